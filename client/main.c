@@ -1,0 +1,13 @@
+/* zerodrop entry point (placeholder until the transport lands). */
+#include <stdio.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+        printf("zerodrop %s\n", ZD_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "zerodrop: not yet\n");
+    return 1;
+}
