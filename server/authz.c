@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CELL(role, level) (UINT32_C(1) << ((unsigned)(role) * 4u + (unsigned)(level)))
+#define CELL(role, level) (UINT32_C(1) << ((unsigned)(role)*4u + (unsigned)(level)))
 
 #define CLERK CELL(ZERODROP__V1__ROLE__ROLE_CLERK, ZERODROP__V1__LEVEL__LEVEL_SCHOOL)
 #define HEAD_TEACHER CELL(ZERODROP__V1__ROLE__ROLE_HEAD_TEACHER, ZERODROP__V1__LEVEL__LEVEL_SCHOOL)
@@ -111,7 +111,8 @@ static zd_err decide(const authz_rule *r, Zerodrop__V1__Role role, Zerodrop__V1_
     return (r->allowed & CELL(role, level)) ? ZD_OK : ZD_EFORBIDDEN;
 }
 
-zd_err srv_authz_check(Zerodrop__V1__Envelope__BodyCase body, Zerodrop__V1__Role role, Zerodrop__V1__Level level)
+zd_err srv_authz_check(Zerodrop__V1__Envelope__BodyCase body, Zerodrop__V1__Role role,
+                       Zerodrop__V1__Level level)
 {
     zd_err best = ZD_EFORBIDDEN;
     for (size_t i = 0; i < RULE_COUNT; i++) {
@@ -126,7 +127,8 @@ zd_err srv_authz_check(Zerodrop__V1__Envelope__BodyCase body, Zerodrop__V1__Role
     return best;
 }
 
-zd_err srv_authz_check_record(Zerodrop__V1__RecordKind kind, Zerodrop__V1__Role role, Zerodrop__V1__Level level)
+zd_err srv_authz_check_record(Zerodrop__V1__RecordKind kind, Zerodrop__V1__Role role,
+                              Zerodrop__V1__Level level)
 {
     if (kind == NO_RECORD)
         return ZD_EFORBIDDEN;

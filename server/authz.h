@@ -34,11 +34,13 @@
  * Returns ZD_OK when the request may go on; ZD_EUNAUTHENTICATED when it needs a login and there is none;
  * ZD_EFORBIDDEN when the role at that level may not send it, or when a client never may (a response,
  * a notice, no body, an unknown case, an unknown role or level). */
-zd_err srv_authz_check(Zerodrop__V1__Envelope__BodyCase body, Zerodrop__V1__Role role, Zerodrop__V1__Level level);
+zd_err srv_authz_check(Zerodrop__V1__Envelope__BodyCase body, Zerodrop__V1__Role role,
+                       Zerodrop__V1__Level level);
 
 /* The same decision for one signed record inside a Submit. RECORD_KIND_UNSPECIFIED and unknown kinds
  * are ZD_EFORBIDDEN. */
-zd_err srv_authz_check_record(Zerodrop__V1__RecordKind kind, Zerodrop__V1__Role role, Zerodrop__V1__Level level);
+zd_err srv_authz_check_record(Zerodrop__V1__RecordKind kind, Zerodrop__V1__Role role,
+                              Zerodrop__V1__Level level);
 
 /* True when body is a request a client may send at all (it has a row in the table). */
 int srv_authz_is_request(Zerodrop__V1__Envelope__BodyCase body);

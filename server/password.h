@@ -59,9 +59,9 @@ int srv_password_needs_rehash(const char *encoded, const srv_password_cost *cost
 typedef struct srv_password {
     uv_loop_t *loop;
     srv_password_cost cost;
-    char *dummy;          /* argon2id hash of a random password, same cost */
-    unsigned max_jobs;    /* jobs at once; newcomers beyond it get ZD_EOVERLOADED */
-    unsigned jobs;        /* in flight now */
+    char *dummy;       /* argon2id hash of a random password, same cost */
+    unsigned max_jobs; /* jobs at once; newcomers beyond it get ZD_EOVERLOADED */
+    unsigned jobs;     /* in flight now */
 } srv_password;
 
 /* Prepares pw for loop with cost (NULL: the default) and at most max_jobs jobs at once (0: 2). Makes the

@@ -10,8 +10,8 @@
 #include <string.h>
 
 typedef struct user_entry {
-    struct user_entry *chain;            /* next in the bucket */
-    struct user_entry *older, *newer;    /* LRU list */
+    struct user_entry *chain;         /* next in the bucket */
+    struct user_entry *older, *newer; /* LRU list */
     uint32_t hash;
     unsigned failures;
     uint64_t last_ms;  /* last admission or failure */

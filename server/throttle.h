@@ -33,9 +33,9 @@ typedef struct srv_throttle_policy {
     size_t max_users;       /* users remembered at once (default 65536) */
 } srv_throttle_policy;
 
-#define SRV_THROTTLE_POLICY_DEFAULT                                                                    \
-    ((srv_throttle_policy){.free_failures = 2, .base_ms = 1000, .cap_ms = 60000, .forget_ms = 3600000, \
-                           .max_users = 65536})
+#define SRV_THROTTLE_POLICY_DEFAULT                                                                          \
+    ((srv_throttle_policy){                                                                                  \
+        .free_failures = 2, .base_ms = 1000, .cap_ms = 60000, .forget_ms = 3600000, .max_users = 65536})
 
 typedef struct srv_throttle srv_throttle;
 

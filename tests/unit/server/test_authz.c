@@ -86,8 +86,8 @@ static const expectation records[] = {
 
 /* Roles and levels by the names used above; index = wire value. Index 0 is "not logged in" / "no
  * level"; the last is a value outside the enum. */
-static const char *const role_names[] = {"(none)", "clerk", "head_teacher", "principal", "township_officer",
-                                         "county_auditor", "county_admin", "(role 7)"};
+static const char *const role_names[] = {"(none)",           "clerk",          "head_teacher", "principal",
+                                         "township_officer", "county_auditor", "county_admin", "(role 7)"};
 static const char *const level_names[] = {"(none)", "school", "township", "county", "(level 4)"};
 #define ROLES (int)(sizeof role_names / sizeof role_names[0])
 #define LEVELS (int)(sizeof level_names / sizeof level_names[0])
@@ -190,8 +190,9 @@ static void test_records(void)
     }
     for (int r = 0; r < ROLES; r++)
         for (int l = 0; l < LEVELS; l++)
-            check_cell("record kind 5", srv_authz_check_record((Zerodrop__V1__RecordKind)5, (Zerodrop__V1__Role)r,
-                                                               (Zerodrop__V1__Level)l),
+            check_cell("record kind 5",
+                       srv_authz_check_record((Zerodrop__V1__RecordKind)5, (Zerodrop__V1__Role)r,
+                                              (Zerodrop__V1__Level)l),
                        ZD_EFORBIDDEN, r, l);
 }
 

@@ -57,15 +57,19 @@ static void test_refusals(void)
     /* Stored strings we do not accept: not argon2id, wrong version, absurd cost, broken base64. */
     CHECK_INT_EQ(srv_password_verify("", "pw", 2), ZD_EINVALID_ARGUMENT);
     CHECK_INT_EQ(srv_password_verify("plaintext", "plaintext", 9), ZD_EINVALID_ARGUMENT);
-    CHECK_INT_EQ(srv_password_verify("$argon2i$v=19$m=256,t=1,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
-                                     "password", 8),
+    CHECK_INT_EQ(srv_password_verify(
+                     "$argon2i$v=19$m=256,t=1,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+                     "password", 8),
                  ZD_EINVALID_ARGUMENT);
-    CHECK_INT_EQ(srv_password_verify("$argon2id$v=16$m=256,t=1,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
-                                     "password", 8),
+    CHECK_INT_EQ(srv_password_verify(
+                     "$argon2id$v=16$m=256,t=1,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+                     "password", 8),
                  ZD_EINVALID_ARGUMENT);
-    CHECK_INT_EQ(srv_password_verify("$argon2id$v=19$m=4194304,t=1,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
-                                     "password", 8),
-                 ZD_EINVALID_ARGUMENT);
+    CHECK_INT_EQ(
+        srv_password_verify(
+            "$argon2id$v=19$m=4194304,t=1,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+            "password", 8),
+        ZD_EINVALID_ARGUMENT);
     CHECK_INT_EQ(srv_password_verify("$argon2id$v=19$m=256,t=1,p=1$c29tZXNhbHQ$!!!!", "password", 8),
                  ZD_EINVALID_ARGUMENT);
     CHECK_INT_EQ(srv_password_verify(NULL, "password", 8), ZD_EINVALID_ARGUMENT);

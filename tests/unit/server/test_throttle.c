@@ -45,7 +45,7 @@ static void test_sequence(void)
     CHECK_INT_EQ(retry, 1000);
     CHECK_INT_EQ(attempt(t, "wang", 999, &retry), ZD_EUNAUTHENTICATED);
     CHECK_INT_EQ(retry, 1);
-    CHECK_INT_EQ(srv_throttle_failures(t, "wang"), 3); /* refusals are not failures */
+    CHECK_INT_EQ(srv_throttle_failures(t, "wang"), 3);     /* refusals are not failures */
     CHECK_INT_EQ(attempt(t, "wang", 1000, &retry), ZD_OK); /* fourth failure: 2 s */
     CHECK_INT_EQ(attempt(t, "wang", 2999, &retry), ZD_EUNAUTHENTICATED);
     CHECK_INT_EQ(retry, 1);
