@@ -16,10 +16,13 @@
 #include "db.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
 
 #define DB_MAX_DEFS 256          /* named statements per pool */
 #define DB_COPY_CHUNK 65536      /* bytes handed to PQputCopyData at once */
@@ -651,6 +654,8 @@ static void conn_up(struct conn *c)
     c->want_write = false;
     memset(c->prep, PREP_NONE, DB_MAX_DEFS);
     c->db->stats.conns_up++;
+    srv_log(SRV_LOG_INFO, "db_conn_up", "conn=%u up=%u of=%u", (unsigned)(c - c->db->conns),
+            c->db->stats.conns_up, c->db->cfg.pool_size);
     if (!watch_update(c)) {
         conn_lost(c, "could not watch the database socket");
         return;
@@ -705,6 +710,22 @@ static void conn_lost(struct conn *c, const char *why)
     size_t nbatch = c->nbatch, first = c->ndone;
     bool was_up = c->state == CONN_IDLE || c->state == CONN_BUSY;
 
+    /* `why` often points into the PGconn (PQerrorMessage), so it is copied before PQfinish. libpq messages
+     * end in newlines; the sentence stays on one line. */
+    char reason[200];
+    snprintf(reason, sizeof reason, "%s", why != NULL ? why : "");
+    size_t n = 0;
+    for (size_t i = 0; reason[i] != '\0'; i++) {
+        char ch = (unsigned char)reason[i] < 0x20 ? ' ' : reason[i];
+        if (ch != ' ' || (n > 0 && reason[n - 1] != ' '))
+            reason[n++] = ch;
+    }
+    while (n > 0 && reason[n - 1] == ' ')
+        n--;
+    reason[n] = '\0';
+    char msg[256];
+    snprintf(msg, sizeof msg, "the connection to the database was lost (%s)", reason);
+
     c->batch = NULL;
     c->nbatch = c->ndone = 0;
     free(c->ops);
@@ -731,15 +752,13 @@ static void conn_lost(struct conn *c, const char *why)
         if (c->backoff_ms > db->cfg.backoff_max_ms)
             c->backoff_ms = db->cfg.backoff_max_ms;
         uv_timer_start(&c->timer, on_timer, delay, 0);
+        char q[220];
+        /* A lost working connection is news; a failed attempt while PostgreSQL is away is not. */
+        srv_log(was_up ? SRV_LOG_WARN : SRV_LOG_DEBUG, was_up ? "db_conn_lost" : "db_connect_failed",
+                "conn=%u jobs=%zu retry_ms=%" PRIu64 " reason=%s", (unsigned)(c - db->conns), nbatch - first,
+                delay, srv_log_quote(q, sizeof q, reason));
     }
 
-    char msg[256];
-    snprintf(msg, sizeof msg, "the connection to the database was lost (%s)", why != NULL ? why : "");
-    size_t n = strlen(msg);
-    /* libpq messages end in a newline inside our parentheses; keep the sentence on one line. */
-    for (size_t i = 0; i < n; i++)
-        if (msg[i] == '\n')
-            msg[i] = ' ';
     for (size_t i = first; i < nbatch; i++) {
         srv_db_job *job = batch[i];
         if (!job->committed)
@@ -1061,7 +1080,14 @@ static void on_poll(uv_poll_t *h, int status, int events)
         return;
     }
     if (status < 0) {
-        conn_lost(c, uv_strerror(status));
+        /* libuv reports a socket error (EPOLLERR) this way; libpq usually knows the story better. */
+        if (PQconsumeInput(c->pg) != 1 || PQstatus(c->pg) == CONNECTION_BAD)
+            conn_lost(c, PQerrorMessage(c->pg));
+        else {
+            char why[128];
+            snprintf(why, sizeof why, "the socket failed: %s", uv_strerror(status));
+            conn_lost(c, why);
+        }
         return;
     }
     if (events & UV_WRITABLE) {
