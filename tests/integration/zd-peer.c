@@ -237,7 +237,9 @@ static size_t recv_some(peer *p, uint8_t *buf, size_t n, int *why)
         int e = SSL_get_error(p->ssl, r);
         if (e == SSL_ERROR_ZERO_RETURN) {
             *why = READ_CLOSED;
-        } else if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        } else if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||
+                   (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+            /* On a blocking socket "want" means the receive timeout ran out. */
             *why = READ_TIMEOUT;
         } else if (e == SSL_ERROR_SYSCALL) {
             /* EOF without close_notify, or a reset: the server dropped us. */
@@ -246,6 +248,7 @@ static size_t recv_some(peer *p, uint8_t *buf, size_t n, int *why)
             say("tls-error reason=%s", ssl_reason("tls"));
             *why = READ_CLOSED;
         } else {
+            say("read-error ssl_error=%d", e);
             *why = READ_FAILED;
         }
         return 0;
