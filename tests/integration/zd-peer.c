@@ -49,7 +49,7 @@ typedef struct peer {
     int fd;
     SSL_CTX *ctx;
     SSL *ssl;
-    int closed;          /* the server closed (or reset) the connection; later steps only report it */
+    int closed; /* the server closed (or reset) the connection; later steps only report it */
     uint64_t next_id;
     uint64_t rng;
 } peer;
@@ -89,7 +89,8 @@ static void usage(FILE *out)
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2)))
 #endif
-static void say(const char *fmt, ...)
+static void
+say(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -440,13 +441,13 @@ static int run_step(peer *p, int argc, char **argv, int *i)
     const char *step = argv[*i];
     const char *arg = *i + 1 < argc ? argv[*i + 1] : NULL;
     long n = 0;
-#define NEED_ARG(lo, hi)                                                                           \
-    do {                                                                                           \
-        if (arg == NULL || parse_long(arg, (lo), (hi), &n) != 0) {                                 \
-            fprintf(stderr, "zd-peer: %s needs a number in [%ld, %ld]\n", step, (long)(lo), (long)(hi)); \
-            return -1;                                                                             \
-        }                                                                                          \
-        (*i)++;                                                                                    \
+#define NEED_ARG(lo, hi)                                                                                     \
+    do {                                                                                                     \
+        if (arg == NULL || parse_long(arg, (lo), (hi), &n) != 0) {                                           \
+            fprintf(stderr, "zd-peer: %s needs a number in [%ld, %ld]\n", step, (long)(lo), (long)(hi));     \
+            return -1;                                                                                       \
+        }                                                                                                    \
+        (*i)++;                                                                                              \
     } while (0)
 
     if (strcmp(step, "mark") == 0) {
@@ -563,7 +564,8 @@ static const char *home_file(const char *home, int which, const char *name)
 int main(int argc, char **argv)
 {
     peer p = {.fd = -1, .next_id = 1, .rng = 1};
-    p.opt = (peer_options){.host = "127.0.0.1", .server_name = "localhost", .tls = 1, .timeout_ms = 5000, .seed = 1};
+    p.opt = (peer_options){
+        .host = "127.0.0.1", .server_name = "localhost", .tls = 1, .timeout_ms = 5000, .seed = 1};
     int no_cert = 0;
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
