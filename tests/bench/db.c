@@ -107,6 +107,8 @@ int main(void)
     PQclear(PQexec(admin, "CREATE UNLOGGED TABLE bc (id int, name text)"));
     size_t cap = 200000 * 24, len = 0;
     char *data = malloc(cap);
+    if (data == NULL)
+        abort();
     for (int i = 0; i < 200000; i++)
         len += (size_t)snprintf(data + len, cap - len, "%d\tname %d\n", i, i);
     srv_db *db = pool_new(1, 32);
