@@ -668,7 +668,7 @@ static void county_build(county *c)
                 kind = KIND_VILLAGE, lo = 1, hi = 1;
             }
             int si = school_add(c, t, n, kind, name);
-            c->schools[si].opened = opened_default + rng_range(&r, 0, 30) * 365;
+            c->schools[si].opened = days_from_civil(1985 + rng_range(&r, 0, 30), 9, 1);
             /* dated history: township 1's last village school was merged into its centre school before
              * this term (no classes, never expected); township 2's last village school closes mid-term */
             if (t == 0 && n == 15) {
