@@ -29,8 +29,23 @@ static uint32_t be32(const uint8_t *p)
 
 int net_frame_decoder_feed(net_frame_decoder *d, const uint8_t *data, size_t len, net_frame_cb cb, void *ud)
 {
+    size_t used;
+    return net_frame_decoder_feed_some(d, data, len, cb, ud, &used);
+}
+
+/* RETURN publishes how far we got before every exit, so callers that stop early can keep the rest. */
+#define RETURN(v)                                                                                          \
+    do {                                                                                                   \
+        *used = (size_t)(data - start);                                                                    \
+        return (v);                                                                                        \
+    } while (0)
+
+int net_frame_decoder_feed_some(net_frame_decoder *d, const uint8_t *data, size_t len, net_frame_cb cb,
+                                void *ud, size_t *used)
+{
+    const uint8_t *start = data;
     if (d->failed)
-        return ZD_EBAD_FRAME;
+        RETURN(ZD_EBAD_FRAME);
     while (len > 0) {
         if (d->hdr_have < NET_FRAME_HEADER) {
             /* Fast path: a whole frame at the start of the input, nothing pending. */
@@ -38,14 +53,14 @@ int net_frame_decoder_feed(net_frame_decoder *d, const uint8_t *data, size_t len
                 uint32_t n = be32(data);
                 if (n == 0 || n > d->max) {
                     d->failed = 1;
-                    return ZD_EBAD_FRAME;
+                    RETURN(ZD_EBAD_FRAME);
                 }
                 if (len - NET_FRAME_HEADER >= n) {
                     int rc = cb(ud, data + NET_FRAME_HEADER, n);
                     data += NET_FRAME_HEADER + (size_t)n;
                     len -= NET_FRAME_HEADER + (size_t)n;
                     if (rc != 0)
-                        return rc;
+                        RETURN(rc);
                     continue;
                 }
             }
@@ -57,11 +72,11 @@ int net_frame_decoder_feed(net_frame_decoder *d, const uint8_t *data, size_t len
             data += take;
             len -= take;
             if (d->hdr_have < NET_FRAME_HEADER)
-                return 0;
+                RETURN(0);
             uint32_t n = be32(d->hdr);
             if (n == 0 || n > d->max) {
                 d->failed = 1;
-                return ZD_EBAD_FRAME;
+                RETURN(ZD_EBAD_FRAME);
             }
             d->need = n;
             net_buf_reset(&d->body);
@@ -72,7 +87,7 @@ int net_frame_decoder_feed(net_frame_decoder *d, const uint8_t *data, size_t len
         size_t take = missing < len ? missing : len;
         if (net_buf_append(&d->body, data, take) != 0) {
             d->failed = 1;
-            return ZD_EOVERLOADED;
+            RETURN(ZD_EOVERLOADED);
         }
         data += take;
         len -= take;
@@ -82,11 +97,13 @@ int net_frame_decoder_feed(net_frame_decoder *d, const uint8_t *data, size_t len
             int rc = cb(ud, net_buf_bytes(&d->body), net_buf_len(&d->body));
             net_buf_reset(&d->body);
             if (rc != 0)
-                return rc;
+                RETURN(rc);
         }
     }
-    return 0;
+    RETURN(0);
 }
+
+#undef RETURN
 
 static void put_be32(uint8_t *p, uint32_t n)
 {

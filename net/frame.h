@@ -37,6 +37,12 @@ void net_frame_decoder_finish(net_frame_decoder *d);
  * later call), or the first non-zero value a callback returned. */
 int net_frame_decoder_feed(net_frame_decoder *d, const uint8_t *data, size_t len, net_frame_cb cb, void *ud);
 
+/* As net_frame_decoder_feed, and *used gets how many bytes were consumed: all of them on 0, up to the end
+ * of the frame whose callback stopped decoding otherwise, so the caller can keep the rest for later (a
+ * connection that stopped reading at its cap of requests in flight resumes from there). */
+int net_frame_decoder_feed_some(net_frame_decoder *d, const uint8_t *data, size_t len, net_frame_cb cb,
+                                void *ud, size_t *used);
+
 /* True while a frame has begun but is not complete: what the per-frame progress timer watches. */
 int net_frame_decoder_partial(const net_frame_decoder *d);
 

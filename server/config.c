@@ -55,6 +55,7 @@ static const key keys[] = {
     STR("database", conninfo, ""),
     STR("database", owner_conninfo, ""),
     STR("database", migrations_dir, ZD_SQL_DIR),
+    STR("database", scope_key_file, "var/scope.key"),
     U64("database", pool_size, 1, 256, "4"),
     U64("database", queue_max, 1, 1000000, "1024"),
 };

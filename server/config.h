@@ -37,6 +37,7 @@ typedef struct srv_config {
     char *conninfo;          /* "" : transport only */
     char *owner_conninfo;
     char *migrations_dir;    /* default: the source tree's sql/ */
+    char *scope_key_file;    /* secret for scope tokens (sql/README.md); migrate creates it when missing */
     uint64_t pool_size;
     uint64_t queue_max;
 } srv_config;

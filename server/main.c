@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "migrate.h"
 #include "server.h"
 #include "version.h"
 
@@ -23,6 +24,7 @@ typedef struct subcommand {
 } subcommand;
 
 static const subcommand subcommands[] = {
+    {"migrate", srv_migrate_main, "apply the numbered migrations in sql/ (--config FILE)"},
     {NULL, NULL, NULL}, /* end */
 };
 
