@@ -64,7 +64,7 @@ typedef struct login_attempt {
     int64_t expires_ms;
 
     zd_err code;
-    char message[192];
+    char message[256];
 } login_attempt;
 
 /* Statement indexes in our jobs (index 0 is the scope statement). */
@@ -322,8 +322,8 @@ static int make_scope(void *arg, int backend_pid, char *out, size_t outlen)
     login_attempt *a = arg;
     srv_login *l = a->login;
     int64_t expires = (int64_t)time(NULL) + SRV_SCOPE_TTL_S;
-    return srv_scope_token_build(out, outlen, l->scope_key, l->scope_key_len, level_text(a->level), a->institution,
-                                 backend_pid, expires);
+    return srv_scope_token_build(out, outlen, l->scope_key, l->scope_key_len, level_text(a->level),
+                                 a->institution, backend_pid, expires);
 }
 
 /* A job whose first statement sets the scope. The attempt outlives the job (it is freed only after
@@ -352,14 +352,15 @@ static void on_session_stored(srv_db_job *job, void *data)
 static void admit_user(login_attempt *a)
 {
     srv_login *l = a->login;
-    char buf[160];
+    char buf[sizeof a->message];
     if (a->disabled) {
         finish(a, ZD_EFORBIDDEN, "this user is disabled; ask the county admin");
         return;
     }
     if (a->user_level != a->level || strcmp(a->user_institution, a->institution) != 0) {
-        snprintf(buf, sizeof buf, "user %s belongs to %s %s; log in from a device of that institution", a->user,
-                 level_text(a->user_level) ? level_text(a->user_level) : "an institution", a->user_institution);
+        snprintf(buf, sizeof buf, "user %s belongs to %s %s; log in from a device of that institution",
+                 a->user, level_text(a->user_level) ? level_text(a->user_level) : "an institution",
+                 a->user_institution);
         finish(a, ZD_EFORBIDDEN, buf);
         return;
     }
@@ -410,7 +411,8 @@ static void on_verified(void *data, zd_err result)
         finish(a, ZD_EUNAUTHENTICATED, msg_wrong);
         return;
     case ZD_EINVALID_ARGUMENT:
-        finish(a, ZD_EINTERNAL, "this user's stored password cannot be checked; ask the county admin to set it again");
+        finish(a, ZD_EINTERNAL,
+               "this user's stored password cannot be checked; ask the county admin to set it again");
         return;
     default:
         finish(a, result == ZD_EUNAVAILABLE ? ZD_EUNAVAILABLE : ZD_EINTERNAL, trouble_message(result));

@@ -43,13 +43,13 @@ typedef struct srv_login srv_login;
 typedef struct srv_login_config {
     uv_loop_t *loop;
     srv_db *db;
-    const srv_password_cost *cost;      /* NULL: SRV_PASSWORD_COST_DEFAULT */
-    unsigned max_jobs;                  /* password jobs at once (0: 2) */
-    const srv_throttle_policy *policy;  /* NULL: the default */
-    uint64_t session_ttl_ms;            /* 0: SRV_LOGIN_SESSION_TTL_MS */
-    uint64_t (*now_ms)(void *clock);    /* the server's clock (the test clock in test builds) */
+    const srv_password_cost *cost;     /* NULL: SRV_PASSWORD_COST_DEFAULT */
+    unsigned max_jobs;                 /* password jobs at once (0: 2) */
+    const srv_throttle_policy *policy; /* NULL: the default */
+    uint64_t session_ttl_ms;           /* 0: SRV_LOGIN_SESSION_TTL_MS */
+    uint64_t (*now_ms)(void *clock);   /* the server's clock (the test clock in test builds) */
     void *clock;
-    const unsigned char *scope_key;     /* the scope key (srv_scope_key_load); copied */
+    const unsigned char *scope_key; /* the scope key (srv_scope_key_load); copied */
     size_t scope_key_len;
 } srv_login_config;
 
@@ -65,13 +65,13 @@ srv_password *srv_login_password(srv_login *login);
 
 /* One login attempt. Strings are copied at start. */
 typedef struct srv_login_request {
-    Zerodrop__V1__Level level;   /* the certificate's institution */
-    const char *institution;     /* its code */
-    const char *fingerprint;     /* the device certificate's SHA-256, hex; "" or NULL when unknown */
+    Zerodrop__V1__Level level; /* the certificate's institution */
+    const char *institution;   /* its code */
+    const char *fingerprint;   /* the device certificate's SHA-256, hex; "" or NULL when unknown */
     const char *user;
-    const char *password;        /* NULL or "" with a token */
+    const char *password; /* NULL or "" with a token */
     size_t password_len;
-    const uint8_t *token;        /* resume: the token of an earlier login, or NULL */
+    const uint8_t *token; /* resume: the token of an earlier login, or NULL */
     size_t token_len;
 } srv_login_request;
 

@@ -69,7 +69,9 @@ static void add_user(PGconn *pg, const char *name, const char *password, const c
     const char *column = strcmp(level, "school") == 0     ? "school_id"
                          : strcmp(level, "township") == 0 ? "township_id"
                                                           : "county_id";
-    const char *table = strcmp(level, "school") == 0 ? "school" : strcmp(level, "township") == 0 ? "township" : "county";
+    const char *table = strcmp(level, "school") == 0     ? "school"
+                        : strcmp(level, "township") == 0 ? "township"
+                                                         : "county";
     char sql[1024];
     snprintf(sql, sizeof sql,
              "INSERT INTO zd.app_user (username, password_hash, role, level, %s, disabled) "
@@ -84,11 +86,14 @@ static void setup_database(void)
     const char *host = getenv("PGHOST"), *port = getenv("PGPORT"), *src = getenv("ZD_SRC");
     CHECK(host && port && src);
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "psql -X -q -v ON_ERROR_STOP=1 -v db=zerodrop -d postgres -f '%s/sql/bootstrap.sql' >/dev/null",
+    snprintf(cmd, sizeof cmd,
+             "psql -X -q -v ON_ERROR_STOP=1 -v db=zerodrop -d postgres -f '%s/sql/bootstrap.sql' >/dev/null",
              src);
     CHECK_INT_EQ(system(cmd), 0);
-    snprintf(owner_conninfo, sizeof owner_conninfo, "host=%s port=%s user=zerodrop_owner dbname=zerodrop", host, port);
-    snprintf(app_conninfo, sizeof app_conninfo, "host=%s port=%s user=zerodrop_app dbname=zerodrop", host, port);
+    snprintf(owner_conninfo, sizeof owner_conninfo, "host=%s port=%s user=zerodrop_owner dbname=zerodrop",
+             host, port);
+    snprintf(app_conninfo, sizeof app_conninfo, "host=%s port=%s user=zerodrop_app dbname=zerodrop", host,
+             port);
 
     CHECK(mkdtemp(tmpdir) != NULL);
     char key[600], sqldir[600], err[256];
@@ -103,8 +108,10 @@ static void setup_database(void)
     PGconn *pg = PQconnectdb(owner_conninfo);
     CHECK(PQstatus(pg) == CONNECTION_OK);
     owner_exec(pg, "INSERT INTO zd.county (code, name) VALUES ('C4301', 'Test County')");
-    owner_exec(pg, "INSERT INTO zd.township (county_id, code, name) SELECT id, 'T430101', 'East' FROM zd.county");
-    owner_exec(pg, "INSERT INTO zd.township (county_id, code, name) SELECT id, 'T430102', 'West' FROM zd.county");
+    owner_exec(pg,
+               "INSERT INTO zd.township (county_id, code, name) SELECT id, 'T430101', 'East' FROM zd.county");
+    owner_exec(pg,
+               "INSERT INTO zd.township (county_id, code, name) SELECT id, 'T430102', 'West' FROM zd.county");
     owner_exec(pg, "INSERT INTO zd.school (township_id, code, name) SELECT id, 'S43010101', 'East One' "
                    "FROM zd.township WHERE code = 'T430101'");
     owner_exec(pg, "INSERT INTO zd.school (township_id, code, name) SELECT id, 'S43010102', 'East Two' "
@@ -250,9 +257,10 @@ static void test_passwords(srv_login *l, PGconn *pg)
         snprintf(hex + 2 * i, 3, "%02x", o.token[i]);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM zd.app_session a JOIN zd.app_user u ON u.id = a.user_id "
-             "WHERE u.username = 'clerk1' AND a.token_sha256 = sha256('\\x%s'::bytea) AND a.device_fingerprint = '%s' "
+             "WHERE u.username = 'clerk1' AND a.token_sha256 = sha256('\\x%s'::bytea) AND "
+             "a.device_fingerprint = '%s' "
              "AND a.expires_at = to_timestamp(%" PRIu64 " / 1000.0) AND a.ended_at IS NULL",
-             hex, fp_a, fake_now + SRV_LOGIN_SESSION_TTL_MS);
+             hex, fp_a, (uint64_t)(fake_now + SRV_LOGIN_SESSION_TTL_MS));
     CHECK_INT_EQ(owner_count(pg, sql), 1);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM zd.app_session WHERE token_sha256 = '\\x%s'::bytea", hex);
     CHECK_INT_EQ(owner_count(pg, sql), 0);
@@ -277,7 +285,8 @@ static void test_passwords(srv_login *l, PGconn *pg)
     /* a school's user on the township's device: visible, right password, but not from here */
     o = run_login(l, TOWNSHIP, "T430101", fp_b, "clerk1", "clerk-pass", NULL);
     CHECK_INT_EQ(o.code, ZD_EFORBIDDEN);
-    CHECK_STR_EQ(o.message, "user clerk1 belongs to school S43010101; log in from a device of that institution");
+    CHECK_STR_EQ(o.message,
+                 "user clerk1 belongs to school S43010101; log in from a device of that institution");
     o = run_login(l, COUNTY, "C4301", fp_b, "officer1", "officer-pass", NULL);
     CHECK_INT_EQ(o.code, ZD_EFORBIDDEN);
     /* the other township cannot see officer1 at all */
@@ -387,7 +396,8 @@ static void test_tokens(srv_login *l, PGconn *pg)
     /* logout ends it for good */
     outcome done;
     memset(&done, 0, sizeof done);
-    CHECK_INT_EQ(srv_login_end(l, SCHOOL, "S43010101", first.digest, on_login, &done, on_ref, on_unref), ZD_OK);
+    CHECK_INT_EQ(srv_login_end(l, SCHOOL, "S43010101", first.digest, on_login, &done, on_ref, on_unref),
+                 ZD_OK);
     wait_flag(&done.done, 10000, "logout");
     CHECK_INT_EQ(done.code, ZD_OK);
     o = run_login(l, SCHOOL, "S43010101", fp_a, "clerk1", NULL, first.token);
@@ -412,7 +422,8 @@ static void test_tokens(srv_login *l, PGconn *pg)
 static void test_database_away(void)
 {
     /* A pool that can never connect: the login fails UNAVAILABLE, and is not held against the user. */
-    srv_db_config dc = {.conninfo = "host=127.0.0.1 port=1 user=zerodrop_app dbname=zerodrop connect_timeout=1",
+    srv_db_config dc = {.conninfo =
+                            "host=127.0.0.1 port=1 user=zerodrop_app dbname=zerodrop connect_timeout=1",
                         .pool_size = 1,
                         .wait_ms = 100,
                         .backoff_min_ms = 50,
