@@ -343,7 +343,8 @@ static struct stmt *job_stmt_new(srv_db_job *job)
 
 static zd_err stmt_copy_params(srv_db_job *job, struct stmt *st, int nparams, const char *const *params)
 {
-    if (nparams < 0 || (nparams > 0 && params == NULL)) {
+    /* The protocol counts parameters in 16 bits; more would break the connection, not just the job. */
+    if (nparams < 0 || nparams > 65535 || (nparams > 0 && params == NULL)) {
         job_fail(job, ZD_EINVALID_ARGUMENT, "bad statement parameters", NULL, NULL, (int)job->nstmts);
         return ZD_EINVALID_ARGUMENT;
     }
