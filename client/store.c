@@ -898,6 +898,8 @@ static unsigned flag_bits(const Zerodrop__V1__RiskFlags *f)
            (f->migrant ? CLI_FLAG_MIGRANT : 0u);
 }
 
+/* A class code is unique within a school year (S43010101-7-2 exists every year), so the cache keeps the
+ * latest school year's class of each code and an older year's row arriving later does not replace it. */
 static zd_err apply_chunk(cli_store *s, const Zerodrop__V1__RosterChunk *chunk)
 {
     sqlite3_stmt *st;
@@ -907,7 +909,8 @@ static zd_err apply_chunk(cli_store *s, const Zerodrop__V1__RosterChunk *chunk)
         rc = prepare(s,
                      "INSERT INTO class (code, school_code, grade, name, school_year) VALUES (?1, ?2, ?3, ?4, ?5)"
                      " ON CONFLICT (code) DO UPDATE SET school_code = excluded.school_code,"
-                     " grade = excluded.grade, name = excluded.name, school_year = excluded.school_year",
+                     " grade = excluded.grade, name = excluded.name, school_year = excluded.school_year"
+                     " WHERE excluded.school_year >= class.school_year",
                      &st);
         if (rc != ZD_OK)
             return rc;

@@ -225,7 +225,8 @@ typedef struct cli_student {
     uint64_t version;
 } cli_student;
 
-/* Applies one pulled chunk in one transaction: classes are upserted; a student row replaces the cached
+/* Applies one pulled chunk in one transaction: classes are upserted (a code's latest school year wins,
+ * class codes repeat every year); a student row replaces the cached
  * one only when its version is newer (an older or repeated chunk changes nothing); then the "roster"
  * cursor moves to next_cursor. A crash mid-pull therefore resumes from the last applied chunk. Strings
  * over the limits above are ZD_EINVALID_ARGUMENT and nothing of the chunk is applied. */

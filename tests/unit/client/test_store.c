@@ -612,6 +612,19 @@ static void test_roster(cli_store *s)
     CHECK_INT_EQ(total, 2);
     CHECK_STR_EQ(list[0].code, "S43010101-1-1"); /* by grade */
     CHECK_STR_EQ(list[1].code, "S43010101-7-2");
+    /* Last school year's 7-2, arriving late, does not replace this year's. */
+    Zerodrop__V1__SchoolClass last_year = c1;
+    last_year.school_year = 2024;
+    last_year.name = "6-2";
+    last_year.grade = 6;
+    Zerodrop__V1__SchoolClass *old_classes[] = {&last_year};
+    Zerodrop__V1__RosterChunk old_chunk = ZERODROP__V1__ROSTER_CHUNK__INIT;
+    old_chunk.classes = old_classes;
+    old_chunk.n_classes = 1;
+    CHECK_INT_EQ(cli_store_roster_apply(s, &old_chunk), ZD_OK);
+    CHECK_INT_EQ(cli_store_class_get(s, "S43010101-7-2", &cl), ZD_OK);
+    CHECK_INT_EQ(cl.school_year, 2025);
+    CHECK_INT_EQ(cl.grade, 7);
     CHECK_INT_EQ(cli_store_class_list(s, list, 1, &n, &total), ZD_OK);
     CHECK_INT_EQ(n, 1);
     CHECK_INT_EQ(total, 2);
