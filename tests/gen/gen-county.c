@@ -272,7 +272,7 @@ typedef struct {
 enum rep_state { REP_NOT_EXPECTED = 0, REP_SILENT, REP_SUBMITTED };
 
 typedef struct {
-    int kind; /* 0 streak, 1 no-show / arrival patterns, 2 transfer */
+    int kind; /* index into the kind names of planted.csv: 0 streak, 1 no_show, 2 dropout, 3 transfer */
     int student;
     int first_sday, last_sday, length;
     const char *note;
