@@ -12,7 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long a process waits for another one's write lock before reporting the store as busy. */
+#define BUSY_TIMEOUT_MS 5000
 
 struct cli_store {
     sqlite3 *db;
@@ -213,6 +220,20 @@ static zd_err migrate(cli_store *s)
     return rc;
 }
 
+/* Switches the store to WAL. Changing the journal mode needs the file to itself, and SQLite reports a
+ * second process opening the same fresh store at that moment as busy without calling the busy handler;
+ * so we wait here, in short steps, for as long as the busy timeout would have. */
+static zd_err set_wal(cli_store *s)
+{
+    for (int tries = 0;; tries++) {
+        int rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        if ((rc & 0xff) != SQLITE_BUSY || tries >= BUSY_TIMEOUT_MS / 10)
+            return sqlerr(rc);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 zd_err cli_store_create(const char *path, cli_store **out)
 {
     if (path == NULL || out == NULL)
@@ -220,17 +241,31 @@ zd_err cli_store_create(const char *path, cli_store **out)
     cli_store *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return ZD_EOVERLOADED;
+    struct stat before;
+    bool fresh = stat(path, &before) != 0;
     zd_err rc = sqlerr(sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL));
     if (rc != ZD_OK) {
         /* A failed open still hands back a handle (for its message); a missing folder is not "busy". */
         rc = rc == ZD_EOVERLOADED ? rc : ZD_EINTERNAL;
         goto fail;
     }
+    /* The store holds students' names: only the device's user may read it. SQLite gives the -wal and
+     * -shm files the main file's mode, so setting it before the first write covers them too. */
+    if (fresh) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fchmod(fd, 0600) != 0) {
+            if (fd >= 0)
+                close(fd);
+            rc = ZD_EINTERNAL;
+            goto fail;
+        }
+        close(fd);
+    }
     /* Another process (a sync next to a command) may hold the write lock for a moment. */
-    sqlite3_busy_timeout(s->db, 5000);
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
     /* WAL: readers never block the writer, and a commit is one append; FULL: the WAL is synced at every
      * commit, so an enqueued record survives a power cut, not only a crash of this process. */
-    rc = exec(s, "PRAGMA journal_mode = WAL");
+    rc = set_wal(s);
     if (rc == ZD_OK)
         rc = exec(s, "PRAGMA synchronous = FULL");
     if (rc == ZD_OK)
@@ -275,6 +310,14 @@ void cli_outbox_row_finish(cli_outbox_row *row)
     free(row->body);
     free(row->signature);
     memset(row, 0, sizeof(*row));
+}
+
+void cli_outbox_row_wire(const cli_outbox_row *row, Zerodrop__V1__SignedRecord *wire)
+{
+    zerodrop__v1__signed_record__init(wire);
+    wire->kind = (Zerodrop__V1__RecordKind)row->kind;
+    wire->body = (ProtobufCBinaryData){row->body_len, row->body};
+    wire->signature = (ProtobufCBinaryData){row->signature_len, row->signature};
 }
 
 void cli_outbox_list_finish(cli_outbox_list *list)

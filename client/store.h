@@ -47,7 +47,7 @@ typedef enum cli_outbox_state {
 /* "pending", "sent", "accepted", "duplicate", "rejected"; "unknown" otherwise. Static storage. */
 const char *cli_outbox_state_name(int state);
 
-/* Opens the store at path, creating it and its schema if absent and migrating an older schema forward,
+/* Opens the store at path, creating it (mode 0600: it holds students' names) and its schema if absent and migrating an older schema forward,
  * into *out (a heap object the caller destroys). Returns ZD_OK; ZD_EUNSUPPORTED_VERSION when the file was
  * written by a newer program (it is left untouched); ZD_EOVERLOADED when the file is locked past the busy
  * timeout or memory ran out; ZD_EINTERNAL when it cannot be opened or is not a store. */
@@ -99,6 +99,10 @@ typedef struct cli_outbox_list {
 } cli_outbox_list;
 
 void cli_outbox_row_finish(cli_outbox_row *row);
+
+/* Points wire at row's kind, body and signature without copying, ready for a Submit: wire borrows from
+ * row and must not outlive it nor be freed with __free_unpacked. */
+void cli_outbox_row_wire(const cli_outbox_row *row, Zerodrop__V1__SignedRecord *wire);
 /* Frees every row and the array; a zeroed list is fine. */
 void cli_outbox_list_finish(cli_outbox_list *list);
 

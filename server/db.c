@@ -37,6 +37,8 @@ struct stmt {
     char **params;
     char *copy_data;
     size_t copy_len;
+    srv_db_scope_fn scope_fn;   /* set: params[0] is made at send time */
+    void *scope_arg;
     PGresult *res;              /* owned until the job is freed or the caller takes it */
 };
 
@@ -341,7 +343,8 @@ static struct stmt *job_stmt_new(srv_db_job *job)
 
 static zd_err stmt_copy_params(srv_db_job *job, struct stmt *st, int nparams, const char *const *params)
 {
-    if (nparams < 0 || (nparams > 0 && params == NULL)) {
+    /* The protocol counts parameters in 16 bits; more would break the connection, not just the job. */
+    if (nparams < 0 || nparams > 65535 || (nparams > 0 && params == NULL)) {
         job_fail(job, ZD_EINVALID_ARGUMENT, "bad statement parameters", NULL, NULL, (int)job->nstmts);
         return ZD_EINVALID_ARGUMENT;
     }
@@ -405,6 +408,48 @@ zd_err srv_db_job_add_sql(srv_db_job *job, const char *sql, int nparams, const c
         return ZD_EINVALID_ARGUMENT;
     }
     return job_append(job, STMT_SQL, sql, -1, nparams, params, NULL, 0);
+}
+
+zd_err srv_db_job_add_scope(srv_db_job *job, const char *sql, srv_db_scope_fn fn, void *arg)
+{
+    if (job->failed)
+        return job->status;
+    if (sql == NULL || fn == NULL) {
+        job_fail(job, ZD_EINVALID_ARGUMENT, "no scope statement or token maker", NULL, NULL, (int)job->nstmts);
+        return ZD_EINVALID_ARGUMENT;
+    }
+    const char *none[] = {NULL};
+    zd_err err = job_append(job, STMT_SQL, sql, -1, 1, none, NULL, 0);
+    if (err == ZD_OK) {
+        job->stmts[job->nstmts - 1].scope_fn = fn;
+        job->stmts[job->nstmts - 1].scope_arg = arg;
+    }
+    return err;
+}
+
+/* Fills the scope parameters of a job for the connection it is about to run on. */
+static bool job_bind(srv_db_job *job, PGconn *pg)
+{
+    for (size_t i = 0; i < job->nstmts; i++) {
+        struct stmt *st = &job->stmts[i];
+        if (st->scope_fn == NULL)
+            continue;
+        char value[SRV_DB_SCOPE_MAX];
+        value[0] = '\0';
+        if (st->scope_fn(st->scope_arg, PQbackendPID(pg), value, sizeof value) != 0) {
+            job_fail(job, ZD_EINTERNAL, "the scope of the transaction could not be made", NULL, NULL, (int)i);
+            return false;
+        }
+        value[sizeof value - 1] = '\0';
+        char *p = dup_str(value);
+        if (p == NULL) {
+            job_fail(job, ZD_EOVERLOADED, "the server is out of memory", NULL, NULL, -1);
+            return false;
+        }
+        free(st->params[0]);
+        st->params[0] = p;
+    }
+    return true;
 }
 
 zd_err srv_db_job_add_prepared(srv_db_job *job, const char *name, int nparams, const char *const *params)
@@ -1150,9 +1195,18 @@ static void db_dispatch(srv_db *db)
                 break;
             list_remove(&db->queue_head, &db->queue_tail, job);
             db->queued--;
-            batch[n++] = job;
-            if (job->has_copy)
+            bool copy = job->has_copy;
+            if (job_bind(job, c->pg))
+                batch[n++] = job;
+            else
+                job_complete(job); /* refused before anything was sent */
+            if (copy)
                 break;
+        }
+        if (n == 0) {
+            free(batch);
+            db_kick(db); /* this connection is still idle; look again at the next turn */
+            continue;
         }
         conn_start(c, batch, n, pipeline);
     }

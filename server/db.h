@@ -13,7 +13,9 @@
  * exponential backoff; every job it carried that had not committed completes with ZD_EUNAVAILABLE.
  *
  * The pool is generic: it knows no schema. The caller passes the row-level-security scope statement as the
- * first statement of each job (see the data room's helper). */
+ * first statement of each job, with srv_db_job_add_scope: the scope token names the backend it is valid on
+ * (sql/README.md), and only the pool knows which connection a job will run on, so the pool asks the caller
+ * for the token when it sends the job. */
 #ifndef ZD_SERVER_DB_H
 #define ZD_SERVER_DB_H
 
@@ -103,6 +105,20 @@ void srv_db_job_hold(srv_db_job *job, void (*ref)(void *data), void (*unref)(voi
  * parameters are copied. Returns ZD_OK, or an error that the job will also complete with if submitted
  * anyway (so a caller may submit without checking each append). */
 zd_err srv_db_job_add_sql(srv_db_job *job, const char *sql, int nparams, const char *const *params);
+
+/* Makes the scope parameter for the connection a job is about to be sent on: writes a NUL-terminated value
+ * into `out` (`outlen` bytes, SRV_DB_SCOPE_MAX) for `backend_pid` (that connection's PQbackendPID) and returns
+ * 0, or returns -1, which fails the job with ZD_EINTERNAL before anything is sent. Runs on the loop, at most
+ * once per job; it must not submit or destroy anything. */
+typedef int (*srv_db_scope_fn)(void *arg, int backend_pid, char *out, size_t outlen);
+
+#define SRV_DB_SCOPE_MAX 256
+
+/* Appends the scope statement: `sql` takes exactly one parameter, $1, made by `fn(arg, …)` when the job is
+ * sent (typically SRV_SCOPE_SQL with a token from srv_scope_token_build). `arg` must stay valid until the
+ * completion callback has run (hold the owner with srv_db_job_hold). Append it first. Returns as
+ * srv_db_job_add_sql. */
+zd_err srv_db_job_add_scope(srv_db_job *job, const char *sql, srv_db_scope_fn fn, void *arg);
 
 /* Appends an execution of the statement defined as `name` (srv_db_statement_define). ZD_EINVALID_ARGUMENT
  * when no such name is defined; otherwise as srv_db_job_add_sql. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,6 +81,9 @@ static void test_create_reopen(void)
     CHECK_INT_EQ(cli_store_schema_version(s), CLI_STORE_SCHEMA_VERSION);
     cli_store_destroy(s);
     cli_store_destroy(NULL);
+    struct stat sb;
+    CHECK_INT_EQ(stat(db_path, &sb), 0);
+    CHECK_INT_EQ(sb.st_mode & 0777, 0600); /* students' names: the device's user only */
 
     /* What is on disk: WAL journal, version row. */
     sqlite3 *db;
@@ -226,6 +230,60 @@ static void test_crash_kill(void)
     cli_store_destroy(s);
 }
 
+/* Two processes write at once (a command while a sync runs), both starting on a home with no store yet:
+ * the write lock serializes creation and writes, the busy timeout makes the wait no error, and every
+ * record of both is there once. */
+static void test_two_writers(void)
+{
+    enum { EACH = 60 };
+    char home[300];
+    snprintf(home, sizeof(home), "%s/two", dir);
+    CHECK_INT_EQ(mkdir(home, 0700), 0);
+    pid_t pids[2];
+    for (int w = 0; w < 2; w++) {
+        pids[w] = fork();
+        CHECK(pids[w] >= 0);
+        if (pids[w] == 0) {
+            cli_store *s = NULL;
+            if (cli_store_create_in_home(home, &s) != ZD_OK)
+                _exit(2);
+            for (unsigned i = 0; i < EACH; i++) {
+                cli_record r;
+                fake_record(&r, 2000 + (unsigned)w * 100 + i, 1, w ? "S43010101-9-2" : "S43010101-9-1", 20260305,
+                            100 + i);
+                zd_err rc = cli_store_outbox_enqueue(s, &r);
+                cli_record_finish(&r);
+                if (rc != ZD_OK)
+                    _exit(3);
+                /* A reader in between, as `status` would be. */
+                cli_outbox_counts c;
+                if (cli_store_outbox_counts(s, &c) != ZD_OK)
+                    _exit(4);
+            }
+            cli_store_destroy(s);
+            _exit(0);
+        }
+    }
+    for (int w = 0; w < 2; w++) {
+        int status = 0;
+        CHECK_INT_EQ(waitpid(pids[w], &status, 0), pids[w]);
+        CHECK(WIFEXITED(status));
+        CHECK_INT_EQ(WEXITSTATUS(status), 0);
+    }
+    cli_store *s = NULL;
+    CHECK_INT_EQ(cli_store_create_in_home(home, &s), ZD_OK);
+    for (int w = 0; w < 2; w++) {
+        cli_outbox_filter f = {0, 0, w ? "S43010101-9-2" : "S43010101-9-1", 0};
+        cli_outbox_list list;
+        CHECK_INT_EQ(cli_store_outbox_list(s, &f, 0, &list), ZD_OK);
+        CHECK_INT_EQ(list.count, EACH);
+        for (size_t i = 0; i < list.count; i++)
+            CHECK_INT_EQ(list.rows[i].capture_ms, 100 + (int64_t)i); /* each writer's own order is kept */
+        cli_outbox_list_finish(&list);
+    }
+    cli_store_destroy(s);
+}
+
 static void test_ordering_and_dedup(cli_store *s)
 {
     /* Captured in this order, with device clocks that went backwards: capture order is enqueue order. */
@@ -270,6 +328,11 @@ static void test_ordering_and_dedup(cli_store *s)
     CHECK_INT_EQ(list.count, 5);
     CHECK_MEM_EQ(list.rows[2].body, "body-000012", 12);
     CHECK_MEM_EQ(list.rows[2].signature, "sig-sig!", 8);
+    Zerodrop__V1__SignedRecord wire;
+    cli_outbox_row_wire(&list.rows[2], &wire);
+    CHECK_INT_EQ(wire.kind, ZERODROP__V1__RECORD_KIND__RECORD_DAILY_REPORT);
+    CHECK(wire.body.data == list.rows[2].body && wire.body.len == 12);
+    CHECK(wire.signature.data == list.rows[2].signature && wire.signature.len == 8);
     cli_outbox_list_finish(&list);
 
     /* latest: the last non-rejected record of one kind, subject and day. */
@@ -637,6 +700,7 @@ int main(void)
     test_create_reopen();
     test_crash_exit();
     test_crash_kill();
+    test_two_writers();
     cli_store *s = open_store();
     test_ordering_and_dedup(s);
     test_results(s);

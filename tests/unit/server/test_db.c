@@ -198,6 +198,21 @@ static srv_db_job *job_new(srv_db *db, int id)
     return job;
 }
 
+/* A scope bound to the backend, as the real tokens are: "<job id>@<backend pid>". */
+static int make_scope(void *arg, int backend_pid, char *out, size_t outlen)
+{
+    int id = (int)(intptr_t)arg;
+    if (id < 0)
+        return -1;
+    int n = snprintf(out, outlen, "%d@%d", id, backend_pid);
+    return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
+
+/* 'bound' when the scope was made for the backend running the statement, else 'unbound'. */
+static const char *const scope_check_sql =
+    "SELECT CASE WHEN current_setting('zerodrop.scope') = $1::text || '@' || pg_backend_pid() "
+    "THEN 'bound' ELSE 'unbound' END";
+
 /* ---- tests ---- */
 
 static void test_err_mapping(void)
@@ -606,6 +621,41 @@ static void test_owner_reference(void)
     srv_db_destroy(NULL);
 }
 
+/* Scopes are made per connection at send time; a job whose scope cannot be made fails before it is sent. */
+static void test_scope_binding(void)
+{
+    srv_db *db = pool_new(3, 64, 5000);
+    reset_outcomes();
+    for (int i = 0; i < 30; i++) {
+        srv_db_job *job = srv_db_job_create(db, on_done, (void *)(intptr_t)i);
+        CHECK_INT_EQ(srv_db_job_add_scope(job, scope_sql, make_scope, (void *)(intptr_t)(i == 7 ? -1 : i)),
+                     ZD_OK);
+        char sid[16];
+        snprintf(sid, sizeof sid, "%d", i);
+        const char *p[] = {sid};
+        srv_db_job_add_sql(job, scope_check_sql, 1, p);
+        srv_db_job_submit(job);
+    }
+    wait_count(&completed, 30, 5000, "scoped jobs");
+    for (int i = 0; i < 30; i++) {
+        if (i == 7) {
+            CHECK_INT_EQ(outcomes[i].status, ZD_EINTERNAL);
+            CHECK_INT_EQ(outcomes[i].failed_index, 0);
+            CHECK_STR_EQ(outcomes[i].message, "the scope of the transaction could not be made");
+            continue;
+        }
+        if (outcomes[i].status != ZD_OK)
+            fprintf(stderr, "scoped job %d: %s %s\n", i, outcomes[i].sqlstate, outcomes[i].message);
+        CHECK_INT_EQ(outcomes[i].status, ZD_OK);
+        CHECK_STR_EQ(outcomes[i].v[1], "bound");
+    }
+    srv_db_stats st;
+    srv_db_stats_get(db, &st);
+    CHECK_INT_EQ(st.jobs_done, 29);
+    CHECK_INT_EQ(st.jobs_failed, 1);
+    pool_free(db);
+}
+
 /* Nothing listens on the port: queued jobs wait, then fail UNAVAILABLE; the pool keeps retrying. */
 static void test_no_database(void)
 {
@@ -673,9 +723,9 @@ static void chaos_one(int id)
     char sid[16];
     snprintf(sid, sizeof sid, "%d", id);
     const char *p[] = {sid};
-    srv_db_job_add_sql(job, scope_sql, 1, p);
+    CHECK_INT_EQ(srv_db_job_add_scope(job, scope_sql, make_scope, (void *)(intptr_t)id), ZD_OK);
     srv_db_job_add_sql(job, "INSERT INTO k (id) VALUES ($1)", 1, p);
-    srv_db_job_add_sql(job, "SELECT count(*) FROM k", 0, NULL);
+    srv_db_job_add_sql(job, scope_check_sql, 1, p);
     srv_db_job_submit(job);
 }
 
@@ -751,8 +801,10 @@ static void test_kill_and_restart(void)
     wait_count(&completed, CHAOS_JOBS + CHAOS_AFTER, 30000, "jobs after the restart");
     int ok = 0, unavailable = 0;
     for (int i = 0; i < CHAOS_JOBS + CHAOS_AFTER; i++) {
-        if (outcomes[i].status == ZD_OK)
+        if (outcomes[i].status == ZD_OK) {
+            CHECK_STR_EQ(outcomes[i].v[2], "bound"); /* the scope named the backend it ran on */
             ok++;
+        }
         else {
             if (outcomes[i].status != ZD_EUNAVAILABLE)
                 fprintf(stderr, "job %d: %s %s %s\n", i, zd_err_name(outcomes[i].status),
@@ -817,6 +869,7 @@ int main(void)
     test_overloaded();
     test_copy();
     test_owner_reference();
+    test_scope_binding();
     test_no_database();
     test_kill_and_restart();
 

@@ -1,0 +1,35 @@
+/* The one table from Envelope body case to handler; see dispatch.h. */
+#include "dispatch.h"
+
+#include <stddef.h>
+
+static const srv_route routes[] = {
+    /* session family */
+    {ZERODROP__V1__ENVELOPE__BODY_HELLO, srv_session_hello},
+    {ZERODROP__V1__ENVELOPE__BODY_PING, srv_session_ping},
+    /* Families add their lines here, one per request body, e.g.
+     *     {ZERODROP__V1__ENVELOPE__BODY_LOGIN, srv_login_handle},
+     *     {ZERODROP__V1__ENVELOPE__BODY_ROSTER_PULL, srv_roster_pull_handle}, */
+};
+
+const srv_route *srv_dispatch_find(Zerodrop__V1__Envelope__BodyCase body, const srv_route *overrides)
+{
+    if (body == ZERODROP__V1__ENVELOPE__BODY__NOT_SET)
+        return NULL;
+    for (const srv_route *r = overrides; r != NULL && r->handle != NULL; r++)
+        if (r->body == body)
+            return r;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (routes[i].body == body)
+            return &routes[i];
+    return NULL;
+}
+
+const char *srv_dispatch_name(Zerodrop__V1__Envelope__BodyCase body)
+{
+    if (body == ZERODROP__V1__ENVELOPE__BODY__NOT_SET)
+        return "none";
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&zerodrop__v1__envelope__descriptor, (unsigned)body);
+    return f ? f->name : "unknown";
+}
