@@ -391,6 +391,34 @@ static void test_failure_mid_pipeline(void)
     CHECK_INT_EQ(st.batch_largest, 10);
     CHECK_INT_EQ(st.conns_lost, 0);
 
+    /* A deferred constraint fails at COMMIT: in a pipeline and outside one (a COPY job); the job is not
+     * acknowledged, and the next job on the same connection commits. */
+    admin_exec("CREATE TABLE d (id int, CONSTRAINT d_once UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)");
+    reset_outcomes();
+    srv_db_job *dj = job_new(db, 0);
+    srv_db_job_add_sql(dj, "INSERT INTO d VALUES (1), (1)", 0, NULL);
+    srv_db_job_submit(dj);
+    dj = job_new(db, 1);
+    srv_db_job_add_sql(dj, "INSERT INTO d VALUES (2)", 0, NULL);
+    srv_db_job_submit(dj);
+    wait_count(&completed, 2, 5000, "jobs with a deferred constraint");
+    CHECK_INT_EQ(outcomes[0].status, ZD_ECONFLICT);
+    CHECK_STR_EQ(outcomes[0].field, "d_once");
+    CHECK_INT_EQ(outcomes[0].failed_index, -1); /* COMMIT, not one of the caller's statements */
+    CHECK_INT_EQ(outcomes[1].status, ZD_OK);
+    reset_outcomes();
+    dj = job_new(db, 0);
+    srv_db_job_add_copy(dj, "COPY d FROM STDIN", "3\n3\n", 4);
+    srv_db_job_submit(dj);
+    dj = job_new(db, 1);
+    srv_db_job_add_sql(dj, "INSERT INTO d VALUES (4)", 0, NULL);
+    srv_db_job_submit(dj);
+    wait_count(&completed, 2, 5000, "a COPY with a deferred constraint");
+    CHECK_INT_EQ(outcomes[0].status, ZD_ECONFLICT);
+    CHECK_INT_EQ(outcomes[0].failed_index, -1);
+    CHECK_INT_EQ(outcomes[1].status, ZD_OK);
+    CHECK_STR_EQ(admin_value("SELECT string_agg(id::text, ',' ORDER BY id) FROM d", buf, sizeof buf), "2,4");
+
     /* Jobs refused before they reach the database. */
     reset_outcomes();
     srv_db_job *job = srv_db_job_create(db, on_done, (void *)(intptr_t)0);

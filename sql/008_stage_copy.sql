@@ -1,4 +1,4 @@
--- 007_stage_copy.sql — let the server COPY into the staging tables.
+-- 008_stage_copy.sql — let the server COPY into the staging tables.
 --
 -- PostgreSQL refuses COPY FROM into a table with row-level security for a role subject to it, and COPY is how
 -- the server fills the staging tables (DESIGN: bulk loads use COPY). So the staging tables leave RLS, and the

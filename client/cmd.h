@@ -1,0 +1,48 @@
+/* The client's commands: one table (commands.c) from name to handler, each command in its own file
+ * (client/cmd_NAME.c) defining one `const cli_command cli_cmd_NAME`.
+ *
+ * To add a command: write client/cmd_NAME.c with its cli_command, declare it below, add one line to the
+ * table in commands.c and one line to client/meson.build. main.c handles --home, --help and --version,
+ * and `zerodrop COMMAND --help` (prints the command's usage); a command parses the rest of its own
+ * arguments. A command with sub-commands ("case list") takes the sub-command as its first argument. */
+#ifndef ZD_CLIENT_CMD_H
+#define ZD_CLIENT_CMD_H
+
+#include <stdio.h>
+
+#include "home.h"
+
+typedef struct cli_ctx {
+    const char *home_dir;   /* --home, or the default ~/.zerodrop */
+} cli_ctx;
+
+typedef struct cli_command {
+    const char *name;       /* "ping" */
+    const char *summary;    /* one line for `zerodrop --help` */
+    const char *usage;      /* the whole `zerodrop ping --help` text, ending with a newline */
+    /* argv[0] is the command's name; returns the exit status (0 on success). */
+    int (*run)(const cli_ctx *ctx, int argc, char **argv);
+} cli_command;
+
+/* The table, ending with a NULL name. */
+extern const cli_command *const cli_commands[];
+
+/* The command called name, or NULL. */
+const cli_command *cli_command_find(const char *name);
+
+/* Prints "zerodrop: <reason>" (printf-style, one line) on stderr and returns 1: `return cli_fail(...)`. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+int cli_fail(const char *fmt, ...);
+
+/* Loads ctx's home into h, or prints why not (cli_fail) and returns 1. */
+int cli_home_open(const cli_ctx *ctx, cli_home *h);
+
+/* Writes s as a JSON string (with quotes), escaping what JSON requires. */
+void cli_json_str(FILE *out, const char *s);
+
+/* The commands (one per cmd_*.c). */
+extern const cli_command cli_cmd_ping;
+
+#endif
