@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "handlers_import.h"
 #include "log.h"
 
 void srv__session_on_frame(net_conn *c, const uint8_t *payload, size_t len);
@@ -56,6 +57,7 @@ static void session_closed(net_conn *c)
             (unsigned long long)s->id, srv_session_institution(s, inst, sizeof(inst)), net_conn_close_reason(c),
             srv_log_quote(detail, sizeof(detail), net_conn_close_detail(c)[0] ? net_conn_close_detail(c) : "-"),
             (unsigned long long)s->requests);
+    srv_import_session_closed(s); /* an unfinished upload's memory goes with its session */
 }
 
 static void session_free(net_conn *c)
