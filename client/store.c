@@ -609,12 +609,11 @@ static char *join_lines(char **items, size_t n)
 
 static zd_err put_receipt(cli_store *s, const uint8_t uuid[CLI_UUID_BYTES], const cli_receipt *r);
 
-zd_err cli_store_outbox_mark_result(cli_store *s, const Zerodrop__V1__RecordResult *result, int64_t now_ms,
-                                    bool *changed)
+/* Applies one result inside the caller's transaction; *moved says whether the record changed state. */
+static zd_err apply_result(cli_store *s, const Zerodrop__V1__RecordResult *result, int64_t now_ms, bool *moved)
 {
-    if (changed)
-        *changed = false;
-    if (s == NULL || result == NULL || result->uuid.len != CLI_UUID_BYTES)
+    *moved = false;
+    if (result == NULL || result->uuid.len != CLI_UUID_BYTES)
         return ZD_EINVALID_ARGUMENT;
     cli_outbox_state state;
     switch (result->status) {
@@ -658,18 +657,13 @@ zd_err cli_store_outbox_mark_result(cli_store *s, const Zerodrop__V1__RecordResu
     if (flags == NULL || notes == NULL)
         goto out;
 
-    rc = begin(s);
-    if (rc != ZD_OK)
-        goto out;
     sqlite3_stmt *st;
     rc = prepare(s,
                  "UPDATE outbox SET state = ?2, code = ?3, field = ?4, reason = ?5, flags = ?6, notes = ?7,"
                  " last_error = '', result_ms = ?8 WHERE uuid = ?1 AND state IN (0, 1)",
                  &st);
-    if (rc != ZD_OK) {
-        rc = end(s, rc);
+    if (rc != ZD_OK)
         goto out;
-    }
     sqlite3_bind_blob(st, 1, uuid, CLI_UUID_BYTES, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, (int)state);
     sqlite3_bind_int(st, 3, code);
@@ -679,21 +673,71 @@ zd_err cli_store_outbox_mark_result(cli_store *s, const Zerodrop__V1__RecordResu
     sqlite3_bind_text(st, 7, notes, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, now_ms);
     rc = run(st);
-    bool moved = rc == ZD_OK && sqlite3_changes(s->db) > 0;
-    if (rc == ZD_OK && !moved) {
+    bool changed = rc == ZD_OK && sqlite3_changes(s->db) > 0;
+    if (rc == ZD_OK && !changed) {
         /* Final already (the first answer wins) or unknown. */
         rc = outbox_has(s, uuid);
     }
     /* A receipt is kept with the answer that moved the record; a repeated answer adds nothing. */
-    if (rc == ZD_OK && moved && wr != NULL)
+    if (rc == ZD_OK && changed && wr != NULL)
         rc = put_receipt(s, uuid, &receipt);
-    rc = end(s, rc);
-    if (rc == ZD_OK && changed)
-        *changed = moved;
+    if (rc == ZD_OK)
+        *moved = changed;
 out:
     free(flags);
     free(notes);
     return rc;
+}
+
+zd_err cli_store_outbox_mark_result(cli_store *s, const Zerodrop__V1__RecordResult *result, int64_t now_ms,
+                                    bool *changed)
+{
+    if (changed)
+        *changed = false;
+    if (s == NULL || result == NULL)
+        return ZD_EINVALID_ARGUMENT;
+    zd_err rc = begin(s);
+    if (rc != ZD_OK)
+        return rc;
+    bool moved = false;
+    rc = end(s, apply_result(s, result, now_ms, &moved));
+    if (rc == ZD_OK && changed)
+        *changed = moved;
+    return rc;
+}
+
+zd_err cli_store_outbox_mark_submit(cli_store *s, const Zerodrop__V1__SubmitResult *res, int64_t now_ms,
+                                    size_t *changed)
+{
+    if (changed)
+        *changed = 0;
+    if (s == NULL || res == NULL)
+        return ZD_EINVALID_ARGUMENT;
+    zd_err rc = begin(s);
+    if (rc != ZD_OK)
+        return rc;
+    size_t n = 0;
+    for (size_t i = 0; i < res->n_results && rc == ZD_OK; i++) {
+        bool moved = false;
+        rc = apply_result(s, res->results[i], now_ms, &moved);
+        n += moved;
+    }
+    rc = end(s, rc);
+    if (rc == ZD_OK && changed)
+        *changed = n;
+    return rc;
+}
+
+zd_err cli_store_outbox_mark_sent_list(cli_store *s, const cli_outbox_list *list)
+{
+    if (s == NULL || list == NULL)
+        return ZD_EINVALID_ARGUMENT;
+    zd_err rc = begin(s);
+    if (rc != ZD_OK)
+        return rc;
+    for (size_t i = 0; i < list->count && rc == ZD_OK; i++)
+        rc = cli_store_outbox_mark_sent(s, list->rows[i].uuid);
+    return end(s, rc);
 }
 
 zd_err cli_store_outbox_counts(cli_store *s, cli_outbox_counts *out)

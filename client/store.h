@@ -152,6 +152,16 @@ zd_err cli_store_outbox_mark_failed(cli_store *s, const uint8_t uuid[CLI_UUID_BY
 zd_err cli_store_outbox_mark_result(cli_store *s, const Zerodrop__V1__RecordResult *result, int64_t now_ms,
                                     bool *changed);
 
+/* As cli_store_outbox_mark_result for every result of one Submit's answer, all in one transaction (one
+ * disk sync for the batch). Any result that mark_result would refuse (malformed, unknown uuid) rolls the
+ * whole batch back and is returned; the records are then simply sent again, which dedup makes harmless.
+ * *changed (may be NULL) gets how many records moved. */
+zd_err cli_store_outbox_mark_submit(cli_store *s, const Zerodrop__V1__SubmitResult *res, int64_t now_ms,
+                                    size_t *changed);
+
+/* cli_store_outbox_mark_sent for every row of list, in one transaction. */
+zd_err cli_store_outbox_mark_sent_list(cli_store *s, const cli_outbox_list *list);
+
 /* Counts by state, for `status`. */
 typedef struct cli_outbox_counts {
     int64_t by_state[CLI_OUTBOX_STATE_COUNT];

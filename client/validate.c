@@ -272,6 +272,26 @@ zd_err cli_roll_call_latest(cli_store *s, const char *class_code, uint32_t date,
     return ZD_OK;
 }
 
+zd_err cli_daily_report_latest(cli_store *s, const char *school_code, uint32_t date,
+                               Zerodrop__V1__DailyReport **out, cli_outbox_state *state)
+{
+    if (s == NULL || school_code == NULL || out == NULL)
+        return ZD_EINVALID_ARGUMENT;
+    cli_outbox_row row;
+    zd_err rc = cli_store_outbox_latest(s, ZERODROP__V1__RECORD_KIND__RECORD_DAILY_REPORT, school_code, date, &row);
+    if (rc != ZD_OK)
+        return rc;
+    Zerodrop__V1__DailyReport *m = zerodrop__v1__daily_report__unpack(NULL, row.body_len, row.body);
+    cli_outbox_state st = row.state;
+    cli_outbox_row_finish(&row);
+    if (m == NULL)
+        return ZD_EINTERNAL;
+    *out = m;
+    if (state)
+        *state = st;
+    return ZD_OK;
+}
+
 static bool named(const char *id, const char *const *students, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -63,6 +63,13 @@ zd_err cli_validate_daily_report(cli_store *s, const Zerodrop__V1__DailyReport *
  * *out (free it with zerodrop__v1__roll_call__free_unpacked). ZD_ENOT_FOUND when there is none. */
 zd_err cli_roll_call_latest(cli_store *s, const char *class_code, uint32_t date, Zerodrop__V1__RollCall **out);
 
+/* The latest daily report of a school and day in the outbox (not rejected), for `status` ("attested
+ * zero", "events", "not yet sent") and for a corrected report's `corrects`. Unpacked into *out (free it
+ * with zerodrop__v1__daily_report__free_unpacked); *state (may be NULL) gets its outbox state.
+ * ZD_ENOT_FOUND when the school has captured no report for that day. */
+zd_err cli_daily_report_latest(cli_store *s, const char *school_code, uint32_t date,
+                               Zerodrop__V1__DailyReport **out, cli_outbox_state *state);
+
 /* What a correction does to the students it names. */
 typedef enum cli_mark {
     CLI_MARK_ABSENT,   /* add them as absent (one already absent gets the new reason and excuse) */

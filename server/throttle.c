@@ -261,6 +261,21 @@ void srv_throttle_fail(srv_throttle *t, const char *user, uint64_t now_ms)
         e->until_ms = until;
 }
 
+void srv_throttle_abandon(srv_throttle *t, const char *user)
+{
+    size_t len = name_length(user);
+    if (len == 0)
+        return;
+    user_entry *e = find(t, user, len, hash_name(user, len));
+    if (e == NULL || e->failures == 0)
+        return;
+    e->failures--;
+    /* The wait shrinks back to what the earlier failures earned, counted from the last activity. */
+    uint64_t until = e->last_ms + srv_throttle_delay_ms(&t->policy, e->failures);
+    if (until < e->until_ms)
+        e->until_ms = until;
+}
+
 void srv_throttle_succeed(srv_throttle *t, const char *user)
 {
     size_t len = name_length(user);

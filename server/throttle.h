@@ -56,6 +56,10 @@ zd_err srv_throttle_admit(srv_throttle *t, const char *user, uint64_t now_ms, ui
  * measured from here, not from admission, so a slow verification does not eat the delay. */
 void srv_throttle_fail(srv_throttle *t, const char *user, uint64_t now_ms);
 
+/* Takes back an admitted attempt that never reached a verdict (the database or the verifier was not
+ * available): the server's trouble must not count against the user. */
+void srv_throttle_abandon(srv_throttle *t, const char *user);
+
 /* Records that user logged in: the count starts again from zero. */
 void srv_throttle_succeed(srv_throttle *t, const char *user);
 

@@ -18,10 +18,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* ---- rules the truth is computed against (documented in README.md; later issues use the same defaults) ---- */
+/* ---- rules the truth is computed against (documented in README.md; later issues use the same defaults) ----
+ */
 enum {
-    NO_SHOW_DAYS = 3,   /* not present on any of the school's first N school days: a no-show */
-    LIMBO_DAYS = 10,    /* transfer out unconfirmed by the N-th county school day after it: in limbo */
+    NO_SHOW_DAYS = 3,       /* not present on any of the school's first N school days: a no-show */
+    LIMBO_DAYS = 10,        /* transfer out unconfirmed by the N-th county school day after it: in limbo */
     DEADLINE_MIN = 17 * 60, /* daily report deadline, 17:00 local time */
 };
 static const int streak_tiers[3] = {3, 5, 20};
@@ -137,9 +138,9 @@ static datestr date_fmt(int z)
 
 /* ---- tables: names and places ---------------------------------------------------------------------- */
 static const char *const surnames[] = {
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何",
-    "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾", "肖", "田",
-    "董", "袁", "潘", "于", "蒋", "蔡", "余", "杜", "叶", "程", "苏", "魏", "吕", "丁", "任", "沈", "姚",
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱",   "胡", "郭", "何",
+    "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭",   "曾", "肖", "田",
+    "董", "袁", "潘", "于", "蒋", "蔡", "余", "杜", "叶", "程", "苏", "魏", "吕", "丁",   "任", "沈", "姚",
     "卢", "姜", "崔", "钟", "谭", "陆", "汪", "范", "廖", "贺", "易", "龙", "向", "欧阳",
 };
 /* Hunan weights: the first names are far more common; a triangular pick favours the head of the table. */
@@ -178,8 +179,8 @@ enum flag {
     FLAG_HOME_TAUGHT = 1 << 5,
     FLAG_MIGRANT = 1 << 6,
 };
-static const char *const flag_names[] = {"left_behind", "single_parent", "poor", "learning_difficulty",
-                                         "disability", "home_taught", "migrant"};
+static const char *const flag_names[] = {"left_behind", "single_parent", "poor",   "learning_difficulty",
+                                         "disability",  "home_taught",   "migrant"};
 
 /* What the scenario does with a student; a student has one role so planted patterns stay exact. */
 enum role { ROLE_NONE, ROLE_PLANTED, ROLE_DROPOUT, ROLE_NO_SHOW, ROLE_TRANSFER, ROLE_CLOSURE_MOVE };
@@ -202,9 +203,9 @@ typedef struct {
     int profile;
     int first_class, n_classes;
     int first_teacher, n_teachers; /* subject teachers in the staff array */
-    int *sdays;     /* county school-day indices this school is open on, ascending */
+    int *sdays;                    /* county school-day indices this school is open on, ascending */
     int n_sdays;
-    int *pos;       /* county school-day index -> position in sdays, or -1 */
+    int *pos;         /* county school-day index -> position in sdays, or -1 */
     uint8_t *closure; /* per county school day: a closure day of this school */
 } school;
 
@@ -233,10 +234,10 @@ typedef struct {
     int school, klass; /* at term start */
     unsigned flags;
     int role;
-    int out_day;          /* county school day of the transfer-out report (on roll through it), or -1 */
+    int out_day;             /* county school day of the transfer-out report (on roll through it), or -1 */
     int to_school, to_klass; /* -1: outside the county */
-    int in_day;           /* county school day of the receiving school's confirmation, or -1 */
-    int dropout_day;      /* county school day of the dropout report, or -1 */
+    int in_day;              /* county school day of the receiving school's confirmation, or -1 */
+    int dropout_day;         /* county school day of the dropout report, or -1 */
     int returned_after_dropout;
 } student;
 
@@ -271,7 +272,7 @@ typedef struct {
 enum rep_state { REP_NOT_EXPECTED = 0, REP_SILENT, REP_SUBMITTED };
 
 typedef struct {
-    int kind; /* 0 streak, 1 no-show / arrival patterns, 2 transfer */
+    int kind; /* index into the kind names of planted.csv: 0 streak, 1 no_show, 2 dropout, 3 transfer */
     int student;
     int first_sday, last_sday, length;
     const char *note;
@@ -302,12 +303,12 @@ static void *xcalloc(size_t n, size_t size)
     return q;
 }
 
-#define PUSH(arr, n, cap)                                                                                  \
-    do {                                                                                                   \
-        if ((n) == (cap)) {                                                                                \
-            (cap) = (cap) ? 2 * (cap) : 64;                                                                \
-            (arr) = xrealloc((arr), (size_t)(cap), sizeof(*(arr)));                                        \
-        }                                                                                                  \
+#define PUSH(arr, n, cap)                                                                                    \
+    do {                                                                                                     \
+        if ((n) == (cap)) {                                                                                  \
+            (cap) = (cap) ? 2 * (cap) : 64;                                                                  \
+            (arr) = xrealloc((arr), (size_t)(cap), sizeof(*(arr)));                                          \
+        }                                                                                                    \
     } while (0)
 
 /* The whole county in memory. */
@@ -317,10 +318,10 @@ typedef struct {
     const char *out;
 
     int term_start, term_end;
-    int n_days;          /* calendar days term_start..term_end */
-    uint8_t *day_kind;   /* per calendar day */
+    int n_days;        /* calendar days term_start..term_end */
+    uint8_t *day_kind; /* per calendar day */
     const char **day_note;
-    int *county_sdays;   /* calendar day offsets that are school days */
+    int *county_sdays; /* calendar day offsets that are school days */
     int n_sdays;
 
     township *townships;
@@ -340,12 +341,12 @@ typedef struct {
     planted *planted;
     int n_planted, cap_planted;
 
-    uint8_t *status;    /* n_students x n_sdays */
-    uint8_t *rep;       /* n_schools x n_sdays: rep_state */
-    int16_t *rep_time;  /* n_schools x n_sdays: minutes after midnight */
-    int *rep_events;    /* n_schools x n_sdays: events carried */
+    uint8_t *status;   /* n_students x n_sdays */
+    uint8_t *rep;      /* n_schools x n_sdays: rep_state */
+    int16_t *rep_time; /* n_schools x n_sdays: minutes after midnight */
+    int *rep_events;   /* n_schools x n_sdays: events carried */
 
-    int (*id_seq)[2];   /* per birth day since base, per sex: next sequence number */
+    int (*id_seq)[2]; /* per birth day since base, per sex: next sequence number */
     int id_base, id_span;
 } county;
 
@@ -744,7 +745,8 @@ static void reports_draw(county *c)
             size_t at = (size_t)si * (size_t)c->n_sdays + (size_t)s->sdays[i];
             double u = rng_unit(&r);
             int late = rng_chance(&r, p_late);
-            int minute = late ? rng_range(&r, DEADLINE_MIN + 1, 21 * 60 + 30) : rng_range(&r, 8 * 60, 16 * 60 + 59);
+            int minute =
+                late ? rng_range(&r, DEADLINE_MIN + 1, 21 * 60 + 30) : rng_range(&r, 8 * 60, 16 * 60 + 59);
             /* the first school day always gets a report from a school that reports at all */
             if (u < p_silent && (i > 0 || s->profile == PROFILE_NEVER)) {
                 c->rep[at] = REP_SILENT;
@@ -831,6 +833,16 @@ static void pattern_apply(county *c, rng *r, int st, int si, int from, const cha
     }
 }
 
+/* The school's first open day on or after a county school day, as a position in its own sequence
+ * (n_sdays when none): a planted date may fall on the school's closure day. */
+static int school_pos_from(const school *s, int sday)
+{
+    for (int i = 0; i < s->n_sdays; i++)
+        if (s->sdays[i] >= sday)
+            return i;
+    return s->n_sdays;
+}
+
 /* Plant an absence pattern on a fresh student of the school from the first school day on or after
  * sday_from; records each unexcused run it makes in planted.csv. Returns the student; *back is the
  * position after the pattern (the day the child is back). */
@@ -840,12 +852,7 @@ static int plant_pattern(county *c, rng *r, int si, int sday_from, const char *p
     school *s = &c->schools[si];
     int st = student_pick(c, si, 1, rng_below(r, 1000));
     c->students[st].role = ROLE_PLANTED;
-    int from = s->n_sdays;
-    for (int i = 0; i < s->n_sdays; i++)
-        if (s->sdays[i] >= sday_from) {
-            from = i;
-            break;
-        }
+    int from = school_pos_from(s, sday_from);
     int len = (int)strlen(pattern);
     if (from + len > s->n_sdays) {
         fprintf(stderr, "gen-county: planted pattern runs past the term\n");
@@ -963,20 +970,22 @@ static void dropout_make(county *c, rng *r, int st, int from, int back)
 
 static void scenario_plant(county *c, rng *r)
 {
-    int ps = c->small ? 0 : 3;       /* a primary school with the usual report habit */
-    int js = c->small ? 1 : 0;       /* a junior school */
-    int cs = c->small ? 2 : 3;       /* a school with a weather closure on 2026-11-18 */
+    int ps = c->small ? 0 : 3; /* a primary school with the usual report habit */
+    int js = c->small ? 1 : 0; /* a junior school */
+    int cs = c->small ? 2 : 3; /* a school with a weather closure on 2026-11-18 */
     int back, st;
     plant_pattern(c, r, ps, sday_at(c, 2026, 9, 15), "U", "single day", NULL);
     plant_pattern(c, r, ps, sday_at(c, 2026, 9, 16), "UU", "two days", NULL);
     plant_pattern(c, r, ps, sday_at(c, 2026, 9, 22), "UUU", "three days mid-week", NULL);
     plant_pattern(c, r, ps, sday_at(c, 2026, 10, 16), "UUU", "three days across a weekend", NULL);
-    plant_pattern(c, r, ps, sday_at(c, 2026, 9, 29), "UUUU", "four days across the National Day holiday", NULL);
+    plant_pattern(c, r, ps, sday_at(c, 2026, 9, 29), "UUUU", "four days across the National Day holiday",
+                  NULL);
     plant_pattern(c, r, ps, sday_at(c, 2026, 10, 8), "UUUUUU", "six days over the make-up Saturday", NULL);
     plant_pattern(c, r, ps, sday_at(c, 2026, 11, 3), "UUEUU", "broken by an excused day", NULL);
     plant_pattern(c, r, ps, sday_at(c, 2026, 11, 24), "UUUEUUU", "three then excused then three", NULL);
     plant_pattern(c, r, ps, sday_at(c, 2026, 12, 1), "UUUUU", "exactly five", NULL);
-    plant_pattern(c, r, cs, sday_at(c, 2026, 11, 17), "UUU", "three days across the school's closure day", NULL);
+    plant_pattern(c, r, cs, sday_at(c, 2026, 11, 17), "UUU", "three days across the school's closure day",
+                  NULL);
     st = plant_pattern(c, r, ps, sday_at(c, 2026, 11, 23), "UUUUUUUUUUUUUUUUUUUU", "exactly twenty", &back);
     return_report(c, st, ps, back);
     st = plant_pattern(c, r, ps, sday_at(c, 2026, 11, 2), "UUUUUUUUUUUUUUUUUUUUUUUUU",
@@ -1005,7 +1014,11 @@ static void scenario_plant(county *c, rng *r)
     /* a dropout at the junior school: away from 2026-11-02 to the end of term */
     st = student_pick(c, js, 7, rng_below(r, 1000));
     c->students[st].role = ROLE_DROPOUT;
-    int from = c->schools[js].pos[sday_at(c, 2026, 11, 2)];
+    int from = school_pos_from(&c->schools[js], sday_at(c, 2026, 11, 2));
+    if (from + 20 >= c->schools[js].n_sdays) {
+        fprintf(stderr, "gen-county: the planted dropout starts too late in the term\n");
+        exit(1);
+    }
     dropout_make(c, r, st, from, -1);
     planted_add(c, 2, st, c->schools[js].sdays[from], c->schools[js].sdays[c->schools[js].n_sdays - 1],
                 c->schools[js].n_sdays - from, "dropout to the end of term");
@@ -1019,8 +1032,7 @@ static void scenario_plant(county *c, rng *r)
     }
     int d0 = sday_at(c, 2026, 9, 21);
     const char *notes[4] = {"confirmed the next school day", "confirmed after 12 school days",
-                            "moved out of the county; never confirmed",
-                            "receiving school never confirms"};
+                            "moved out of the county; never confirmed", "receiving school never confirms"};
     int confirm[4] = {1, 12, -1, -1};
     int dest[4] = {to_a, to_b, -1, to_a};
     for (int i = 0; i < 4; i++) {
@@ -1060,7 +1072,8 @@ static void scenario_random(county *c, rng *r)
         } else if ((u -= p_noshow) < p_move) {
             int to = school_for_grade(c, r, grade, s->school);
             if (to >= 0)
-                transfer_make(c, r, st, rng_range(r, 0, c->n_sdays - 5), to, rng_range(r, 0, 4), "family moved");
+                transfer_make(c, r, st, rng_range(r, 0, c->n_sdays - 5), to, rng_range(r, 0, 4),
+                              "family moved");
         } else if ((u -= p_move) < p_ext) {
             transfer_make(c, r, st, rng_range(r, 0, c->n_sdays - 5), -1, -1, "moved out of the county");
         }
@@ -1166,16 +1179,19 @@ static void write_structure(county *c)
         fprintf(o.f, "%s,%s,C4301\n", c->townships[t].code, c->townships[t].name);
     out_close(&o);
 
-    out_open(c, &o, "schools.csv", "school_code,name,township_code,kind,grade_min,grade_max,opened,closed,merged_into");
+    out_open(c, &o, "schools.csv",
+             "school_code,name,township_code,kind,grade_min,grade_max,opened,closed,merged_into");
     for (int si = 0; si < c->n_schools; si++) {
         school *s = &c->schools[si];
         fprintf(o.f, "%s,%s,%s,%s,%d,%d,%s,%s,%s\n", s->code, s->name, c->townships[s->township].code,
                 kind_names[s->kind], s->grade_min, s->grade_max, date_fmt(s->opened).s,
-                s->closed >= 0 ? date_fmt(s->closed).s : "", s->merged_into >= 0 ? c->schools[s->merged_into].code : "");
+                s->closed >= 0 ? date_fmt(s->closed).s : "",
+                s->merged_into >= 0 ? c->schools[s->merged_into].code : "");
     }
     out_close(&o);
 
-    out_open(c, &o, "classes.csv", "school_code,class_name,grade,school_year,head_teacher_id,size_at_term_start");
+    out_open(c, &o, "classes.csv",
+             "school_code,class_name,grade,school_year,head_teacher_id,size_at_term_start");
     for (int k = 0; k < c->n_classes; k++) {
         klass *kl = &c->classes[k];
         fprintf(o.f, "%s,%s,%d,2026,%s,%d\n", c->schools[kl->school].code, kl->name, kl->grade,
@@ -1183,7 +1199,8 @@ static void write_structure(county *c)
     }
     out_close(&o);
 
-    out_open(c, &o, "register.csv", "student_id,name,birth_date,sex,school_code,grade,class_name,household_id,flags");
+    out_open(c, &o, "register.csv",
+             "student_id,name,birth_date,sex,school_code,grade,class_name,household_id,flags");
     for (int st = 0; st < c->n_students; st++) {
         student *s = &c->students[st];
         person *p = &c->persons[s->person];
@@ -1340,7 +1357,8 @@ static void write_reports(county *c)
                 continue;
             int t = c->rep_time[at];
             fprintf(o.f, "%s,%s,%s,%02d:%02d,%d,%d\n", date_fmt(sday_date(c, d)).s, c->schools[si].code,
-                    c->rep_events[at] ? "events" : "zero", t / 60, t % 60, t > DEADLINE_MIN, c->rep_events[at]);
+                    c->rep_events[at] ? "events" : "zero", t / 60, t % 60, t > DEADLINE_MIN,
+                    c->rep_events[at]);
         }
     out_close(&o);
     out_open(c, &o, "events.csv", "date,school_code,student_id,kind,class_name,other_school,note");
@@ -1394,8 +1412,8 @@ static void truth_streaks(county *c, FILE *f, tier_day *per_day, int *hist, int 
                 if (run == streak_tiers[t]) {
                     per_day[d].counts[t]++;
                     totals[t]++;
-                    fprintf(f, "streak_case,G%s/%d/%s,%s\n", sid, streak_tiers[t], date_fmt(sday_date(c, d)).s,
-                            date_fmt(sday_date(c, run_start)).s);
+                    fprintf(f, "streak_case,G%s/%d/%s,%s\n", sid, streak_tiers[t],
+                            date_fmt(sday_date(c, d)).s, date_fmt(sday_date(c, run_start)).s);
                 }
         }
     }
@@ -1436,19 +1454,30 @@ static void write_truth(county *c, int unenrolled)
         fprintf(f, "students_class,%s/%s,%d\n", c->schools[c->classes[k].school].code, c->classes[k].name,
                 c->classes[k].size_start);
 
-    /* the expected-report grid and what came in */
+    /* the expected-report grid and what came in: per day for the county and each township, and per
+     * school over the term (what a township summary shows) */
+    int *school_silent = xcalloc((size_t)c->n_schools, sizeof(int));
+    int *school_late = xcalloc((size_t)c->n_schools, sizeof(int));
+    int(*town_day)[3] = xcalloc((size_t)c->n_townships, sizeof(*town_day));
     for (int d = 0; d < c->n_sdays; d++) {
         int expected = 0, silent = 0, late = 0, zero = 0, events = 0;
+        memset(town_day, 0, (size_t)c->n_townships * sizeof(*town_day));
         for (int si = 0; si < c->n_schools; si++) {
             if (c->schools[si].pos[d] < 0)
                 continue;
             size_t at = (size_t)si * (size_t)c->n_sdays + (size_t)d;
+            int t = c->schools[si].township;
             expected++;
+            town_day[t][0]++;
             if (c->rep[at] != REP_SUBMITTED) {
                 silent++;
+                town_day[t][1]++;
+                school_silent[si]++;
                 continue;
             }
             late += c->rep_time[at] > DEADLINE_MIN;
+            town_day[t][2] += c->rep_time[at] > DEADLINE_MIN;
+            school_late[si] += c->rep_time[at] > DEADLINE_MIN;
             if (c->rep_events[at])
                 events++;
             else
@@ -1460,7 +1489,21 @@ static void write_truth(county *c, int unenrolled)
         fprintf(f, "late_reports,%s,%d\n", ds.s, late);
         fprintf(f, "zero_reports,%s,%d\n", ds.s, zero);
         fprintf(f, "events_reports,%s,%d\n", ds.s, events);
+        for (int t = 0; t < c->n_townships; t++) {
+            const char *tc = c->townships[t].code;
+            fprintf(f, "expected_schools_township,%s/%s,%d\n", ds.s, tc, town_day[t][0]);
+            fprintf(f, "silent_schools_township,%s/%s,%d\n", ds.s, tc, town_day[t][1]);
+            fprintf(f, "late_reports_township,%s/%s,%d\n", ds.s, tc, town_day[t][2]);
+        }
     }
+    for (int si = 0; si < c->n_schools; si++) {
+        fprintf(f, "expected_days_school,%s,%d\n", c->schools[si].code, c->schools[si].n_sdays);
+        fprintf(f, "silent_days_school,%s,%d\n", c->schools[si].code, school_silent[si]);
+        fprintf(f, "late_reports_school,%s,%d\n", c->schools[si].code, school_late[si]);
+    }
+    free(school_silent);
+    free(school_late);
+    free(town_day);
 
     /* absence streaks and the cases they open */
     enum { HIST = 128 };
@@ -1488,7 +1531,8 @@ static void write_truth(county *c, int unenrolled)
             continue;
         int present = 0;
         for (int i = 0; i < NO_SHOW_DAYS; i++)
-            present |= roll_class(c, st, sc->sdays[i]) != s->klass || (*status_at(c, st, sc->sdays[i]) & 3) == ST_PRESENT;
+            present |= roll_class(c, st, sc->sdays[i]) != s->klass ||
+                       (*status_at(c, st, sc->sdays[i]) & 3) == ST_PRESENT;
         if (!present) {
             no_shows++;
             fprintf(f, "no_show,G%s,%s\n", c->persons[s->person].person_id,

@@ -10,7 +10,7 @@ SELECT tables_are('zd', ARRAY['county', 'township', 'school', 'class', 'student'
     'responsibility', 'term', 'calendar_day', 'school_closure', 'device', 'app_user', 'county_setting',
     'household_person', 'roll_call', 'absence', 'daily_report', 'report_event', 'case_file', 'case_action',
     'silent_record', 'audit_entry', 'audit_head', 'scope_key', 'import_batch', 'register_stage',
-    'household_stage'], 'zd holds exactly the tables of the design');
+    'household_stage', 'app_session'], 'zd holds exactly the tables of the design');
 SELECT views_are('zd', ARRAY['v_class_enrollment', 'v_school_day', 'v_expected_report', 'v_roll_call_effective',
     'v_absence_streak']);
 
@@ -36,7 +36,7 @@ SELECT set_eq($$SELECT relname::text FROM pg_class WHERE relnamespace = 'zd'::re
                 AND relrowsecurity AND relforcerowsecurity$$,
               ARRAY['student', 'enrollment', 'staff', 'responsibility', 'household_person', 'app_user', 'roll_call',
                     'absence', 'daily_report', 'report_event', 'case_file', 'case_action', 'silent_record',
-                    'audit_entry', 'scope_key', 'register_stage', 'household_stage'],
+                    'audit_entry', 'scope_key', 'register_stage', 'household_stage', 'app_session'],
               'FORCE ROW LEVEL SECURITY on every table with personal data (and the key)');
 SELECT is((SELECT count(*) FROM pg_class WHERE relnamespace = 'zd'::regnamespace AND relkind = 'v'
            AND NOT coalesce('security_invoker=true' = ANY (reloptions), false)), 0::bigint,

@@ -508,6 +508,73 @@ static void test_results(cli_store *s)
     CHECK_STR_EQ(cli_outbox_state_name(9), "unknown");
 }
 
+/* A whole Submit's answer applied at once; a batch with one bad result is rolled back whole. */
+static void test_batch(cli_store *s)
+{
+    for (unsigned i = 0; i < 4; i++)
+        enqueue_fake(s, 60 + i, 1, "S43010101-5-1", 20260306, 500 + i);
+    cli_outbox_filter f = {0, 0, "S43010101-5-1", 0};
+    cli_outbox_list list;
+    CHECK_INT_EQ(cli_store_outbox_list(s, &f, 0, &list), ZD_OK);
+    CHECK_INT_EQ(list.count, 4);
+    CHECK_INT_EQ(cli_store_outbox_mark_sent_list(s, &list), ZD_OK);
+    cli_outbox_list_finish(&list);
+
+    uint8_t u[5][CLI_UUID_BYTES];
+    for (unsigned i = 0; i < 5; i++)
+        uuid_of(60 + i, u[i]); /* u[4] was never enqueued */
+    uint8_t hash[32] = {9};
+    Zerodrop__V1__Receipt wr = ZERODROP__V1__RECEIPT__INIT;
+    wr.chain_seq = 1001;
+    wr.chain_hash = (ProtobufCBinaryData){32, hash};
+    wr.received_ms = 77;
+    Zerodrop__V1__Error why = ZERODROP__V1__ERROR__INIT;
+    why.code = ZERODROP__V1__ERROR_CODE__FORBIDDEN;
+    why.message = "class 5-1 belongs to another school";
+    Zerodrop__V1__RecordResult r0 = result_for(u[0], ZERODROP__V1__RECORD_STATUS__RECORD_ACCEPTED),
+                               r1 = result_for(u[1], ZERODROP__V1__RECORD_STATUS__RECORD_DUPLICATE),
+                               r2 = result_for(u[2], ZERODROP__V1__RECORD_STATUS__RECORD_REJECTED),
+                               r3 = result_for(u[3], ZERODROP__V1__RECORD_STATUS__RECORD_ACCEPTED),
+                               rx = result_for(u[4], ZERODROP__V1__RECORD_STATUS__RECORD_ACCEPTED);
+    r0.receipt = &wr;
+    r2.error = &why;
+    Zerodrop__V1__RecordResult *bad_batch[] = {&r3, &rx};
+    Zerodrop__V1__SubmitResult res = ZERODROP__V1__SUBMIT_RESULT__INIT;
+    res.results = bad_batch;
+    res.n_results = 2;
+    size_t changed = 99;
+    CHECK_INT_EQ(cli_store_outbox_mark_submit(s, &res, 10, &changed), ZD_ENOT_FOUND);
+    CHECK_INT_EQ(changed, 0);
+    cli_outbox_row row;
+    CHECK_INT_EQ(cli_store_outbox_get(s, u[3], &row), ZD_OK);
+    CHECK_INT_EQ(row.state, CLI_OUTBOX_SENT); /* rolled back with the bad one */
+    CHECK_INT_EQ(row.attempts, 1);
+    cli_outbox_row_finish(&row);
+
+    Zerodrop__V1__RecordResult *batch[] = {&r0, &r1, &r2};
+    res.results = batch;
+    res.n_results = 3;
+    CHECK_INT_EQ(cli_store_outbox_mark_submit(s, &res, 11, &changed), ZD_OK);
+    CHECK_INT_EQ(changed, 3);
+    CHECK_INT_EQ(cli_store_outbox_mark_submit(s, &res, 12, &changed), ZD_OK);
+    CHECK_INT_EQ(changed, 0); /* the same answer again changes nothing */
+    CHECK_INT_EQ(cli_store_outbox_list(s, &f, 0, &list), ZD_OK);
+    CHECK_INT_EQ(list.count, 4);
+    CHECK_INT_EQ(list.rows[0].state, CLI_OUTBOX_ACCEPTED);
+    CHECK_INT_EQ(list.rows[0].result_ms, 11);
+    CHECK_INT_EQ(list.rows[1].state, CLI_OUTBOX_DUPLICATE);
+    CHECK_INT_EQ(list.rows[2].state, CLI_OUTBOX_REJECTED);
+    CHECK_INT_EQ(list.rows[2].code, ZD_EFORBIDDEN);
+    CHECK_STR_EQ(list.rows[2].reason, "class 5-1 belongs to another school");
+    CHECK_INT_EQ(list.rows[3].state, CLI_OUTBOX_SENT);
+    cli_outbox_list_finish(&list);
+    cli_receipt rec;
+    CHECK_INT_EQ(cli_store_receipt_get(s, u[0], &rec), ZD_OK);
+    CHECK_INT_EQ(rec.chain_seq, 1001);
+    CHECK_INT_EQ(rec.received_ms, 77);
+    CHECK_INT_EQ(cli_store_receipt_get(s, u[1], &rec), ZD_ENOT_FOUND);
+}
+
 static void test_receipts_cursors_contact(cli_store *s)
 {
     uint8_t u[CLI_UUID_BYTES];
@@ -717,6 +784,7 @@ int main(void)
     cli_store *s = open_store();
     test_ordering_and_dedup(s);
     test_results(s);
+    test_batch(s);
     test_receipts_cursors_contact(s);
     test_roster(s);
     cli_store_destroy(s);

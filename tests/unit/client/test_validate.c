@@ -343,6 +343,58 @@ static void test_corrections(cli_store *s, cli_signer *signer)
     cli_roll_call_free(NULL);
 }
 
+/* The day's report as `status` reads it back: none, then the zero-report, then the events report that
+ * corrects it. */
+static void test_report_latest(cli_store *s, cli_signer *signer)
+{
+    Zerodrop__V1__DailyReport *got = NULL;
+    cli_outbox_state state = CLI_OUTBOX_REJECTED;
+    CHECK_INT_EQ(cli_daily_report_latest(s, "S43010101", TODAY, &got, &state), ZD_ENOT_FOUND);
+    CHECK(got == NULL);
+
+    Zerodrop__V1__DailyReport dr = ZERODROP__V1__DAILY_REPORT__INIT;
+    dr.school_code = "S43010101";
+    dr.date = TODAY;
+    dr.kind = ZERODROP__V1__REPORT_KIND__REPORT_ZERO;
+    dr.signed_by = "principal";
+    cli_problem p;
+    expect(cli_validate_daily_report(s, &dr, "S43010101", TODAY, &p), &p, ZD_OK, "", "");
+    cli_record zero;
+    CHECK_INT_EQ(cli_record_build(signer, &dr.base, 1772590000000LL, &zero), ZD_OK);
+    CHECK_INT_EQ(cli_store_outbox_enqueue(s, &zero), ZD_OK);
+    CHECK_INT_EQ(cli_daily_report_latest(s, "S43010101", TODAY, &got, &state), ZD_OK);
+    CHECK_INT_EQ(got->kind, ZERODROP__V1__REPORT_KIND__REPORT_ZERO);
+    CHECK_STR_EQ(got->signed_by, "principal");
+    CHECK_MEM_EQ(got->uuid.data, zero.uuid, CLI_UUID_BYTES);
+    CHECK_INT_EQ(state, CLI_OUTBOX_PENDING);
+
+    Zerodrop__V1__ReportEvent ev = ZERODROP__V1__REPORT_EVENT__INIT;
+    Zerodrop__V1__ReportEvent *evs[] = {&ev};
+    ev.type = ZERODROP__V1__EVENT_TYPE__EVENT_SUSPECTED_DROPOUT;
+    ev.student_id = B;
+    Zerodrop__V1__DailyReport fix = dr;
+    fix.kind = ZERODROP__V1__REPORT_KIND__REPORT_EVENTS;
+    fix.events = evs;
+    fix.n_events = 1;
+    fix.corrects = got->uuid;
+    expect(cli_validate_daily_report(s, &fix, "S43010101", TODAY, &p), &p, ZD_OK, "", "");
+    cli_record events;
+    CHECK_INT_EQ(cli_record_build(signer, &fix.base, 1772590000001LL, &events), ZD_OK);
+    zerodrop__v1__daily_report__free_unpacked(got, NULL);
+    CHECK_INT_EQ(cli_store_outbox_enqueue(s, &events), ZD_OK);
+    CHECK_INT_EQ(cli_store_outbox_mark_sent(s, events.uuid), ZD_OK);
+    CHECK_INT_EQ(cli_daily_report_latest(s, "S43010101", TODAY, &got, &state), ZD_OK);
+    CHECK_INT_EQ(got->kind, ZERODROP__V1__REPORT_KIND__REPORT_EVENTS);
+    CHECK_INT_EQ(got->n_events, 1);
+    CHECK_STR_EQ(got->events[0]->student_id, B);
+    CHECK_MEM_EQ(got->corrects.data, zero.uuid, CLI_UUID_BYTES);
+    CHECK_INT_EQ(state, CLI_OUTBOX_SENT);
+    zerodrop__v1__daily_report__free_unpacked(got, NULL);
+    CHECK_INT_EQ(cli_daily_report_latest(s, "S43010101", 20260303, &got, NULL), ZD_ENOT_FOUND);
+    cli_record_finish(&zero);
+    cli_record_finish(&events);
+}
+
 int main(void)
 {
     helper_tmpdir(dir, sizeof(dir));
@@ -359,6 +411,7 @@ int main(void)
     test_roll_call(s);
     test_daily_report(s);
     test_corrections(s, signer);
+    test_report_latest(s, signer);
 
     cli_store_destroy(s);
     cli_signer_destroy(signer);

@@ -129,7 +129,16 @@ static void test_parallel_attempts(void)
     srv_throttle_fail(t, "sun", 450);
     CHECK_INT_EQ(srv_throttle_admit(t, "sun", 1449, &retry), ZD_EUNAUTHENTICATED);
     CHECK_INT_EQ(retry, 1);
-    CHECK_INT_EQ(srv_throttle_admit(t, "sun", 1450, &retry), ZD_OK);
+    CHECK_INT_EQ(srv_throttle_admit(t, "sun", 1450, &retry), ZD_OK); /* fourth, 2 s */
+    CHECK_INT_EQ(srv_throttle_failures(t, "sun"), 4);
+    /* that one never got a verdict (database away): taken back, the wait is the third failure's again */
+    srv_throttle_abandon(t, "sun");
+    CHECK_INT_EQ(srv_throttle_failures(t, "sun"), 3);
+    CHECK_INT_EQ(srv_throttle_admit(t, "sun", 2449, &retry), ZD_EUNAUTHENTICATED);
+    CHECK_INT_EQ(retry, 1);
+    CHECK_INT_EQ(srv_throttle_admit(t, "sun", 2450, &retry), ZD_OK);
+    srv_throttle_abandon(t, "nobody"); /* not remembered: nothing happens */
+    CHECK_INT_EQ(srv_throttle_count(t), 1);
     srv_throttle_destroy(t);
 }
 
