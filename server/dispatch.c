@@ -5,11 +5,14 @@
 
 #include "handlers_admin.h"
 #include "handlers_device.h"
+#include "login_handler.h"
 
 static const srv_route routes[] = {
     /* session family */
     {ZERODROP__V1__ENVELOPE__BODY_HELLO, srv_session_hello},
     {ZERODROP__V1__ENVELOPE__BODY_PING, srv_session_ping},
+    {ZERODROP__V1__ENVELOPE__BODY_LOGIN, srv_login_handle},
+    {ZERODROP__V1__ENVELOPE__BODY_LOGOUT, srv_logout_handle},
     /* admin family: users and stats (handlers_admin.c), devices (handlers_device.c) */
     {ZERODROP__V1__ENVELOPE__BODY_USER_ADD, srv_admin_user_add},
     {ZERODROP__V1__ENVELOPE__BODY_USER_DISABLE, srv_admin_user_disable},
