@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "handlers_device.h"
+#include "login.h"
 #include "log.h"
 
 void srv__session_on_frame(net_conn *c, const uint8_t *payload, size_t len);
@@ -50,6 +51,8 @@ static void db_close_now(uv_timer_t *t)
 {
     srv_server *srv = t->data;
     uv_close((uv_handle_t *)&srv->device_sweep, db_closed);
+    srv_login_destroy(srv->login); /* no login is in flight: each holds a request, and the sessions are gone */
+    srv->login = NULL;
     srv_db_destroy(srv->db);
     srv->db = NULL;
     uv_close((uv_handle_t *)&srv->db_close, db_closed);
@@ -169,7 +172,14 @@ static void on_connection(uv_stream_t *l, int status)
     net_conn_start(&s->conn, srv->tls, NULL);
 }
 
-/* Creates the pool when [database] conninfo is set, with the scope key its jobs need. 0, or -1 logged. */
+static uint64_t server_now_ms(void *clock)
+{
+    (void)clock;
+    return (uint64_t)srv_clock_now_ms();
+}
+
+/* Creates the pool when [database] conninfo is set, with the scope key its jobs need, and the login service
+ * on it. 0, or -1 logged. */
 static int db_start(srv_server *srv)
 {
     const srv_config *cfg = srv->cfg;
@@ -187,6 +197,17 @@ static int db_start(srv_server *srv)
                                                         .queue_max = (unsigned)cfg->queue_max});
     if (srv->db == NULL) {
         srv_log(SRV_LOG_ERROR, "database_failed", "error=out_of_memory");
+        return -1;
+    }
+    srv->login = srv_login_create(&(srv_login_config){.loop = srv->loop,
+                                                      .db = srv->db,
+                                                      .now_ms = server_now_ms,
+                                                      .scope_key = srv->scope_key,
+                                                      .scope_key_len = srv->scope_key_len});
+    if (srv->login == NULL) {
+        srv_log(SRV_LOG_ERROR, "database_failed", "error=login_service");
+        srv_db_destroy(srv->db);
+        srv->db = NULL;
         return -1;
     }
     uv_timer_init(srv->loop, &srv->db_close);
