@@ -52,6 +52,9 @@ extern const cli_command cli_admin_import_register;
 extern const cli_command cli_admin_import_household;
 extern const cli_command cli_admin_calendar;
 extern const cli_command cli_admin_settings;
+extern const cli_command cli_admin_user;   /* cmd_admin_users.c: user add|disable|passwd */
+extern const cli_command cli_admin_device; /* cmd_admin_users.c: device add|revoke|list */
+extern const cli_command cli_admin_stats;  /* cmd_admin_users.c */
 
 /* Opens a session for an admin sub-command `what` and logs in: as as_user with the password on the first
  * line of as_password_file (--as USER --as-password-file F), or, when as_user is NULL, by the session token
