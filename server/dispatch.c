@@ -3,10 +3,14 @@
 
 #include <stddef.h>
 
+#include "login_handler.h"
+
 static const srv_route routes[] = {
     /* session family */
     {ZERODROP__V1__ENVELOPE__BODY_HELLO, srv_session_hello},
     {ZERODROP__V1__ENVELOPE__BODY_PING, srv_session_ping},
+    {ZERODROP__V1__ENVELOPE__BODY_LOGIN, srv_login_handle},
+    {ZERODROP__V1__ENVELOPE__BODY_LOGOUT, srv_logout_handle},
     /* Families add their lines here, one per request body, e.g.
      *     {ZERODROP__V1__ENVELOPE__BODY_LOGIN, srv_login_handle},
      *     {ZERODROP__V1__ENVELOPE__BODY_ROSTER_PULL, srv_roster_pull_handle}, */

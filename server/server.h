@@ -23,6 +23,7 @@ struct srv_server {
     net_conn_limits lim;
     srv_session *sessions;       /* live (not yet closed) sessions */
     uint64_t n_conns, n_handshakes;
+    struct srv_login *login;     /* the login service (server/login.h); NULL without a database */
     uint64_t next_id;
     int stopping;
     const srv_route *overrides;  /* tests only: handlers looked up before the table */
