@@ -44,5 +44,7 @@ void cli_json_str(FILE *out, const char *s);
 
 /* The commands (one per cmd_*.c). */
 extern const cli_command cli_cmd_ping;
+extern const cli_command cli_cmd_login;
+extern const cli_command cli_cmd_logout;
 
 #endif
