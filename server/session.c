@@ -53,6 +53,16 @@ int srv_request_gone(const srv_request *req)
     return req->session->conn.state == NET_CONN_CLOSING;
 }
 
+void srv_session_ref(void *session)
+{
+    net_conn_ref(&((srv_session *)session)->conn);
+}
+
+void srv_session_unref(void *session)
+{
+    net_conn_unref(&((srv_session *)session)->conn);
+}
+
 const char *srv_session_institution(const srv_session *s, char *out, size_t n)
 {
     if (!s->established || s->peer.code[0] == '\0')

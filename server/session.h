@@ -69,6 +69,12 @@ void srv_request_fail(srv_request *req, zd_err code, const char *field, const ch
  * Later requests from this client are dropped unanswered. */
 void srv_request_close_after(srv_request *req, const char *reason);
 
+/* References on a session (its connection) for jobs that outlive a request, e.g.
+ * srv_db_job_hold(job, srv_session_ref, srv_session_unref) with data = the session. A request already holds
+ * one until it is answered, so a job whose data is the request needs none. */
+void srv_session_ref(void *session);
+void srv_session_unref(void *session);
+
 /* The session's institution as "school:S43010101" into out (n bytes); "-" before the handshake. */
 const char *srv_session_institution(const srv_session *s, char *out, size_t n);
 

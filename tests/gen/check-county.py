@@ -397,6 +397,17 @@ def check(d, small, quick=False):
                    "events_reports": sum(r["kind"] == "events" for r in got)}
         for m, v in figures.items():
             expect(truth[m].get(day) == str(v), lambda: f"truth {m} {day}: {truth[m].get(day)} != {v}")
+        for t in town_codes:
+            texp = [c for c in exp if school[c]["township_code"] == t]
+            tgot = [rep[(day, c)] for c in texp if (day, c) in rep]
+            for m, v in (("expected_schools_township", len(texp)), ("silent_schools_township", len(texp) - len(tgot)),
+                         ("late_reports_township", sum(r["late"] == "1" for r in tgot))):
+                expect(truth[m].get(f"{day}/{t}") == str(v), lambda: f"truth {m} {day}/{t} != {v}")
+    for c in school:
+        got = [day for day in open_days[c] if (day, c) in rep]
+        for m, v in (("expected_days_school", len(open_days[c])), ("silent_days_school", len(open_days[c]) - len(got)),
+                     ("late_reports_school", sum(rep[(day, c)]["late"] == "1" for day in got))):
+            expect(truth[m].get(c) == str(v), lambda: f"truth {m} {c} != {v}")
     if not small:
         never = [c for c in school if open_days[c] and not any((day, c) in rep for day in open_days[c])]
         expect(len(never) >= 1, "a school that never reports")

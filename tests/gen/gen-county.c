@@ -272,7 +272,7 @@ typedef struct {
 enum rep_state { REP_NOT_EXPECTED = 0, REP_SILENT, REP_SUBMITTED };
 
 typedef struct {
-    int kind; /* 0 streak, 1 no-show / arrival patterns, 2 transfer */
+    int kind; /* index into the kind names of planted.csv: 0 streak, 1 no_show, 2 dropout, 3 transfer */
     int student;
     int first_sday, last_sday, length;
     const char *note;
@@ -1454,19 +1454,30 @@ static void write_truth(county *c, int unenrolled)
         fprintf(f, "students_class,%s/%s,%d\n", c->schools[c->classes[k].school].code, c->classes[k].name,
                 c->classes[k].size_start);
 
-    /* the expected-report grid and what came in */
+    /* the expected-report grid and what came in: per day for the county and each township, and per
+     * school over the term (what a township summary shows) */
+    int *school_silent = xcalloc((size_t)c->n_schools, sizeof(int));
+    int *school_late = xcalloc((size_t)c->n_schools, sizeof(int));
+    int(*town_day)[3] = xcalloc((size_t)c->n_townships, sizeof(*town_day));
     for (int d = 0; d < c->n_sdays; d++) {
         int expected = 0, silent = 0, late = 0, zero = 0, events = 0;
+        memset(town_day, 0, (size_t)c->n_townships * sizeof(*town_day));
         for (int si = 0; si < c->n_schools; si++) {
             if (c->schools[si].pos[d] < 0)
                 continue;
             size_t at = (size_t)si * (size_t)c->n_sdays + (size_t)d;
+            int t = c->schools[si].township;
             expected++;
+            town_day[t][0]++;
             if (c->rep[at] != REP_SUBMITTED) {
                 silent++;
+                town_day[t][1]++;
+                school_silent[si]++;
                 continue;
             }
             late += c->rep_time[at] > DEADLINE_MIN;
+            town_day[t][2] += c->rep_time[at] > DEADLINE_MIN;
+            school_late[si] += c->rep_time[at] > DEADLINE_MIN;
             if (c->rep_events[at])
                 events++;
             else
@@ -1478,7 +1489,21 @@ static void write_truth(county *c, int unenrolled)
         fprintf(f, "late_reports,%s,%d\n", ds.s, late);
         fprintf(f, "zero_reports,%s,%d\n", ds.s, zero);
         fprintf(f, "events_reports,%s,%d\n", ds.s, events);
+        for (int t = 0; t < c->n_townships; t++) {
+            const char *tc = c->townships[t].code;
+            fprintf(f, "expected_schools_township,%s/%s,%d\n", ds.s, tc, town_day[t][0]);
+            fprintf(f, "silent_schools_township,%s/%s,%d\n", ds.s, tc, town_day[t][1]);
+            fprintf(f, "late_reports_township,%s/%s,%d\n", ds.s, tc, town_day[t][2]);
+        }
     }
+    for (int si = 0; si < c->n_schools; si++) {
+        fprintf(f, "expected_days_school,%s,%d\n", c->schools[si].code, c->schools[si].n_sdays);
+        fprintf(f, "silent_days_school,%s,%d\n", c->schools[si].code, school_silent[si]);
+        fprintf(f, "late_reports_school,%s,%d\n", c->schools[si].code, school_late[si]);
+    }
+    free(school_silent);
+    free(school_late);
+    free(town_day);
 
     /* absence streaks and the cases they open */
     enum { HIST = 128 };
