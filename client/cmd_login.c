@@ -149,7 +149,10 @@ static int run_logout(const cli_ctx *ctx, int argc, char **argv)
     if (rpc == NULL)
         return cli_fail("%s", err);
     int rc = 0;
-    if (cli_session_resume(rpc, &home, err) == 0) {
+    cli_session s;
+    char ferr[CLI_PATH_MAX + 128];
+    if (cli_session_load(&home, &s, ferr, sizeof ferr) == 0) {
+        OPENSSL_cleanse(&s, sizeof s);
         Zerodrop__V1__Envelope env = ZERODROP__V1__ENVELOPE__INIT;
         Zerodrop__V1__Logout out = ZERODROP__V1__LOGOUT__INIT;
         env.body_case = ZERODROP__V1__ENVELOPE__BODY_LOGOUT;
@@ -157,14 +160,14 @@ static int run_logout(const cli_ctx *ctx, int argc, char **argv)
         Zerodrop__V1__Envelope *reply = cli_rpc_call(rpc, &env, err);
         if (reply == NULL)
             rc = cli_fail("%s", err);
-        else if (reply->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR)
+        else if (reply->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR &&
+                 reply->error->code != ZERODROP__V1__ERROR_CODE__UNAUTHENTICATED)
             rc = cli_fail("logout refused: %s", reply->error->message);
         if (reply)
             zerodrop__v1__envelope__free_unpacked(reply, NULL);
     }
     /* A session the server no longer knows is as good as ended: the file goes either way. */
     cli_rpc_close(rpc);
-    char ferr[CLI_PATH_MAX + 64];
     if (rc == 0 && cli_session_forget(&home, ferr, sizeof ferr) != 0)
         rc = cli_fail("logout: %s", ferr);
     if (rc == 0)

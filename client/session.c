@@ -99,14 +99,12 @@ int cli_session_forget(const cli_home *home, char *err, size_t errlen)
     return 0;
 }
 
-int cli_session_resume(cli_rpc *rpc, const cli_home *home, char err[CLI_RPC_ERRLEN])
+int cli_session_attach(cli_rpc *rpc, const cli_home *home, char err[CLI_RPC_ERRLEN])
 {
     cli_session s;
-    int rc = cli_session_load(home, &s, err, CLI_RPC_ERRLEN);
-    if (rc == 1)
-        snprintf(err, CLI_RPC_ERRLEN, "not logged in (zerodrop login USER)");
-    if (rc != 0)
-        return -1;
+    char ferr[CLI_PATH_MAX + 128];
+    if (cli_session_load(home, &s, ferr, sizeof ferr) != 0)
+        return 0; /* nobody logged in here (or the file is unreadable: the login command rewrites it) */
     Zerodrop__V1__Envelope env = ZERODROP__V1__ENVELOPE__INIT;
     Zerodrop__V1__Login login = ZERODROP__V1__LOGIN__INIT;
     login.user = s.user;
@@ -118,14 +116,8 @@ int cli_session_resume(cli_rpc *rpc, const cli_home *home, char err[CLI_RPC_ERRL
     OPENSSL_cleanse(&s, sizeof s);
     if (reply == NULL)
         return -1;
-    rc = 0;
-    if (reply->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR) {
-        snprintf(err, CLI_RPC_ERRLEN, "%s", reply->error->message);
-        rc = -1;
-    } else if (reply->body_case != ZERODROP__V1__ENVELOPE__BODY_LOGIN_RESULT) {
-        snprintf(err, CLI_RPC_ERRLEN, "the server answered the login with something else than LoginResult");
-        rc = -1;
-    }
+    /* Refused (ended, expired, disabled): the session stays anonymous; the request that needs a login
+     * will say so in its own words. */
     zerodrop__v1__envelope__free_unpacked(reply, NULL);
-    return rc;
+    return 0;
 }

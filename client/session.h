@@ -5,8 +5,8 @@
  *     user=clerk1
  *     token=<64 hex digits>
  *     expires_ms=1788050400000
- * A command opens its session (cli_rpc_open) and then calls cli_session_resume, which sends Login with
- * the token; the server checks it belongs to this device and has not ended. */
+ * cli_rpc_open sends Login with the token after Welcome (cli_session_attach); the server checks that it
+ * belongs to this device and has not ended. */
 #ifndef ZD_CLIENT_SESSION_H
 #define ZD_CLIENT_SESSION_H
 
@@ -35,8 +35,10 @@ int cli_session_load(const cli_home *home, cli_session *s, char *err, size_t err
 /* Removes home's session file (logout). Returns 0 (also when there was none), or -1 with err. */
 int cli_session_forget(const cli_home *home, char *err, size_t errlen);
 
-/* Logs rpc's session in as the user of home's session file. Returns 0, or -1 with one line in err
- * (CLI_RPC_ERRLEN bytes): "not logged in (zerodrop login USER)", or the server's refusal. */
-int cli_session_resume(cli_rpc *rpc, const cli_home *home, char err[CLI_RPC_ERRLEN]);
+/* Acts as the user of home's session file on rpc's session: sends Login with the token. cli_rpc_open
+ * calls it after Welcome, so every command acts as whoever logged in on this device. No file, a bad one,
+ * or a token the server no longer takes leave the session anonymous (requests that need a login are then
+ * answered "log in first"): 0 all the same. Returns -1 with err only when the connection failed. */
+int cli_session_attach(cli_rpc *rpc, const cli_home *home, char err[CLI_RPC_ERRLEN]);
 
 #endif
