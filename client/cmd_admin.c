@@ -12,7 +12,10 @@ static const cli_command *const admin_commands[] = {
     &cli_admin_import_household,
     &cli_admin_calendar,
     &cli_admin_settings,
-    /* one line per admin sub-command, e.g. &cli_admin_user, */
+    &cli_admin_user,
+    &cli_admin_device,
+    &cli_admin_stats,
+    /* one line per admin sub-command */
     NULL,
 };
 
@@ -28,7 +31,7 @@ static int run(const cli_ctx *ctx, int argc, char **argv)
 
 const cli_command cli_cmd_admin = {
     .name = "admin",
-    .summary = "county administration: register imports, calendar, settings",
+    .summary = "county administration: register imports, calendar, settings, users, devices, stats",
     .usage = "usage: zerodrop [--home DIR] admin SUBCOMMAND [ARGS]   (a county admin, logged in, on a county device)\n"
              "\n"
              "  import-register FILE.csv [--json]    stream the student register (学籍) and apply it all or nothing\n"
@@ -50,6 +53,19 @@ const cli_command cli_cmd_admin = {
              "  settings show [--json | --csv]\n"
              "      keys: timezone, report_deadline (HH:MM), streak_contact_days, streak_suspected_days,\n"
              "      streak_dropout_days, transfer_limbo_days, stage_days_{contact,notice,visits,report,township,\n"
-             "      county} (days), commendation_rate, veto_class_rate, veto_grade6_loss (0 … 1)\n",
+             "      county} (days), commendation_rate, veto_class_rate, veto_grade6_loss (0 … 1)\n"
+             "\n"
+             "  user add NAME --role ROLE --institution CODE --password-file F [--display-name TEXT]\n"
+             "  user disable NAME\n"
+             "  user passwd NAME --password-file F\n"
+             "      ROLE: clerk, head_teacher, principal (school), township_officer, county_auditor, county_admin.\n"
+             "      F holds the new password on its first line (8 to 1024 characters).\n"
+             "  device add (FINGERPRINT | --cert CERT.pem) --institution CODE [--label TEXT]\n"
+             "  device revoke (FINGERPRINT | --cert CERT.pem)       drops the device's open sessions at once\n"
+             "  device list [--institution CODE] [--json | --csv]\n"
+             "      FINGERPRINT: the certificate's SHA-256 (openssl x509 -noout -fingerprint -sha256).\n"
+             "  stats [--json | --csv]    connections, handshakes, requests by type/code, pool, p50/p99 latency\n"
+             "  user, device and stats act as the login kept in DIR/session, or as --as USER\n"
+             "  --as-password-file F (a county admin on a county device).\n",
     .run = run,
 };
