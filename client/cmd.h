@@ -45,6 +45,8 @@ void cli_json_str(FILE *out, const char *s);
 
 /* The commands (one per cmd_*.c). */
 extern const cli_command cli_cmd_ping;
+extern const cli_command cli_cmd_login;
+extern const cli_command cli_cmd_logout;
 extern const cli_command cli_cmd_admin;
 
 /* Sub-commands of `admin` (cmd_admin.c lists them): argv[0] is the sub-command's name. */
