@@ -38,6 +38,7 @@ struct srv_session {
     Zerodrop__V1__Role role;
     char user[64];
     void *auth;                  /* the login module's own state, if it needs any */
+    void *import;                /* handlers_import.c: the file being gathered, if any */
     /* requests in arrival order */
     srv_request *head, *tail;
     int flushing;
@@ -69,11 +70,21 @@ void srv_request_fail(srv_request *req, zd_err code, const char *field, const ch
  * Later requests from this client are dropped unanswered. */
 void srv_request_close_after(srv_request *req, const char *reason);
 
+/* References on a session (its connection) for jobs that outlive a request, e.g.
+ * srv_db_job_hold(job, srv_session_ref, srv_session_unref) with data = the session. A request already holds
+ * one until it is answered, so a job whose data is the request needs none. */
+void srv_session_ref(void *session);
+void srv_session_unref(void *session);
+
 /* The session's institution as "school:S43010101" into out (n bytes); "-" before the handshake. */
 const char *srv_session_institution(const srv_session *s, char *out, size_t n);
 
 /* Built-in handlers of the session family (in the dispatch table). */
 void srv_session_hello(srv_request *req);
 void srv_session_ping(srv_request *req);
+
+/* Completes a Hello that passed every check: marks the session's Hello done and answers with Welcome,
+ * last_contact_ms (0: none) being the server's record of this device's previous contact. */
+void srv_session_welcome(srv_request *req, int64_t last_contact_ms);
 
 #endif

@@ -2,7 +2,8 @@
  * speak protocol 1; Welcome names the certificate's institution; pipelined requests are answered in
  * request order although their handlers finish in reverse; an empty or unknown body is INVALID_ARGUMENT;
  * an undecodable envelope is BAD_FRAME and closes that connection; SIGHUP's reload drops a session whose
- * certificate was revoked; shutdown lets a request in flight finish before closing. */
+ * certificate was revoked; shutdown lets a request in flight finish before closing; past the caps on
+ * connections and unfinished handshakes the newcomer is refused and established sessions stay. */
 #include <string.h>
 
 #include "check.h"
@@ -45,6 +46,14 @@ static srv_server srv;
 static int clients_live;
 static uv_timer_t release_timer;
 static uv_timer_t shutdown_timer;
+
+/* When the last client is gone the server shuts down and the test's timers close: the loop then ends. */
+static void all_clients_gone(void)
+{
+    srv_server_shutdown(&srv);
+    uv_close((uv_handle_t *)&release_timer, NULL);
+    uv_close((uv_handle_t *)&shutdown_timer, NULL);
+}
 
 static void client_established(net_conn *c)
 {
@@ -89,11 +98,8 @@ static void client_free(net_conn *c)
     tclient *t = c->data;
     t->freed = 1;
     net_buf_finish(&t->script);
-    if (--clients_live == 0) {
-        srv_server_shutdown(&srv);
-        uv_close((uv_handle_t *)&release_timer, NULL);
-        uv_close((uv_handle_t *)&shutdown_timer, NULL);
-    }
+    if (--clients_live == 0)
+        all_clients_gone();
 }
 
 static const net_conn_ops client_ops = {
@@ -198,6 +204,8 @@ static const srv_route overrides[] = {
 static srv_config cfg;
 static uv_loop_t loop;
 
+static const char *extra_ini = "";
+
 static void server_up(int hold)
 {
     char path[300], err[SRV_CONFIG_ERRBUF];
@@ -205,8 +213,8 @@ static void server_up(int hold)
     FILE *f = fopen(path, "w");
     CHECK(f != NULL);
     fprintf(f, "[server]\nlisten = 127.0.0.1\nport = 0\ncert = %s/pki/server.pem\nkey = %s/pki/server.key\n"
-               "ca = %s/pki/ca.pem\ncrl = %s/pki/crl.pem\n",
-            pki.dir, pki.dir, pki.dir, pki.dir);
+               "ca = %s/pki/ca.pem\ncrl = %s/pki/crl.pem\n%s",
+            pki.dir, pki.dir, pki.dir, pki.dir, extra_ini);
     fclose(f);
     if (srv_config_load(path, &cfg, err) != 0)
         fprintf(stderr, "%s\n", err);
@@ -400,6 +408,96 @@ static void test_shutdown_finishes_in_flight(void)
     net_tls_ctx_destroy(ctx);
 }
 
+/* ---- the global caps: the newcomer is refused, never an established session ---- */
+
+static uv_tcp_t raw;
+static uv_connect_t raw_req;
+static int raw_connected, raw_closed;
+
+static void raw_on_connect(uv_connect_t *req, int status)
+{
+    CHECK_INT_EQ(status, 0);
+    raw_connected = 1;
+}
+
+static void raw_on_close(uv_handle_t *h)
+{
+    raw_closed = 1;
+}
+
+/* Runs the loop until *flag is set (bounded: the test's meson timeout is the outer limit). */
+static void run_until(const int *flag, const uint64_t *count, uint64_t want)
+{
+    for (int i = 0; i < 100000; i++) {
+        if (flag != NULL && *flag)
+            return;
+        if (count != NULL && *count == want)
+            return;
+        uv_run(&loop, UV_RUN_ONCE);
+    }
+    CHECK(!"run_until: condition never held");
+}
+
+static void test_caps(void)
+{
+    extra_ini = "[limits]\nmax_connections = 2\nmax_handshakes = 1\n";
+    server_up(-1);
+    extra_ini = "";
+    net_tls_ctx *ctx = client_ctx("good");
+    clients_live++; /* the test itself: the server stays up between clients */
+
+    /* A: a TCP peer that never starts TLS holds the one handshake slot. */
+    struct sockaddr_in a;
+    CHECK_INT_EQ(uv_ip4_addr("127.0.0.1", srv.port, &a), 0);
+    CHECK_INT_EQ(uv_tcp_init(&loop, &raw), 0);
+    raw_connected = raw_closed = 0;
+    CHECK_INT_EQ(uv_tcp_connect(&raw_req, &raw, (const struct sockaddr *)&a, raw_on_connect), 0);
+    run_until(NULL, &srv.n_handshakes, 1);
+
+    /* B: refused while A handshakes. */
+    static tclient b, c, d, e;
+    go(&b, ctx);
+    add_hello(&b.script, 1, 1);
+    launch(&b);
+    run_until(&b.freed, NULL, 0);
+    CHECK_INT_EQ(b.established, 0);
+    CHECK_INT_EQ(b.ngot, 0);
+    CHECK_STR_EQ(b.reason, "peer_closed");
+
+    /* A leaves; C and D get sessions; E is one too many and is refused; C and D stay. */
+    uv_close((uv_handle_t *)&raw, raw_on_close);
+    run_until(NULL, &srv.n_conns, 0);
+    go(&c, ctx);
+    add_hello(&c.script, 1, 1);
+    launch(&c);
+    while (c.ngot < 1) /* one handshake at a time: D waits for C's */
+        CHECK(uv_run(&loop, UV_RUN_ONCE) != 0);
+    go(&d, ctx);
+    add_hello(&d.script, 1, 1);
+    launch(&d);
+    while (d.ngot < 1)
+        CHECK(uv_run(&loop, UV_RUN_ONCE) != 0);
+    go(&e, ctx);
+    add_hello(&e.script, 1, 1);
+    launch(&e);
+    run_until(&e.freed, NULL, 0);
+    CHECK_INT_EQ(e.ngot, 0);
+    CHECK_STR_EQ(e.reason, "peer_closed");
+    CHECK_INT_EQ(srv.n_conns, 2);
+    CHECK(!c.freed && !d.freed);
+    expect(&c, 0, ZERODROP__V1__ENVELOPE__BODY_WELCOME, 1, 0, NULL);
+    expect(&d, 0, ZERODROP__V1__ENVELOPE__BODY_WELCOME, 1, 0, NULL);
+    net_conn_close(&c.conn, "done", NULL);
+    net_conn_close(&d.conn, "done", NULL);
+    run_until(&c.freed, NULL, 0);
+    run_until(&d.freed, NULL, 0);
+    if (--clients_live == 0)
+        all_clients_gone();
+    server_down();
+    CHECK(raw_closed);
+    net_tls_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     tpki_make(&pki);
@@ -407,6 +505,7 @@ int main(void)
     test_version_and_hello_first();
     test_reload_drops_revoked();
     test_shutdown_finishes_in_flight();
+    test_caps();
     tpki_remove(&pki);
     return 0;
 }

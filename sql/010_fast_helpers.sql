@@ -1,4 +1,4 @@
--- 009_fast_helpers.sql — faster imports: inlinable helpers, one UTF-8 check per row, statistics on the
+-- 010_fast_helpers.sql — faster imports: inlinable helpers, one UTF-8 check per row, statistics on the
 -- import's temporary tables, and no NOTICE on the first import of a session.
 --
 -- A function with a SET clause is never inlined and pays a configuration switch on every call; the register
