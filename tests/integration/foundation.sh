@@ -123,7 +123,7 @@ huge-frame)
     ;;
 no-handshake)
     pki_setup
-    server_start "handshake_timeout_ms = 1000"
+    server_start "handshake_timeout_ms = 1500"
     honest_start
     "$PEER" --port "$server_port" --no-tls idle 20 >"$work/peer.out" 2>&1
     expect_lines "$work/peer.out" "connected" "closed"
@@ -132,7 +132,7 @@ no-handshake)
     ;;
 trickle)
     pki_setup
-    server_start "frame_timeout_ms = 1000"
+    server_start "frame_timeout_ms = 1500"
     honest_start
     device S43010102 "$work/bad"
     "$PEER" --port "$server_port" --home "$work/bad" hello trickle 20 >"$work/peer.out" 2>&1

@@ -86,8 +86,8 @@ server_start() {
         echo "crl = $work/pki/crl.pem"
         echo "log_level = debug"
         echo "[limits]"
-        echo "handshake_timeout_ms = 2000"
-        echo "frame_timeout_ms = 2000"
+        echo "handshake_timeout_ms = 10000"
+        echo "frame_timeout_ms = 10000"
         local line
         for line in "$@"; do echo "$line"; done
     } >"$work/zerodropd.ini"
