@@ -13,13 +13,13 @@
 #include "home.h"
 
 typedef struct cli_ctx {
-    const char *home_dir;   /* --home, or the default ~/.zerodrop */
+    const char *home_dir; /* --home, or the default ~/.zerodrop */
 } cli_ctx;
 
 typedef struct cli_command {
-    const char *name;       /* "ping" */
-    const char *summary;    /* one line for `zerodrop --help` */
-    const char *usage;      /* the whole `zerodrop ping --help` text, ending with a newline */
+    const char *name;    /* "ping" */
+    const char *summary; /* one line for `zerodrop --help` */
+    const char *usage;   /* the whole `zerodrop ping --help` text, ending with a newline */
     /* argv[0] is the command's name; returns the exit status (0 on success). */
     int (*run)(const cli_ctx *ctx, int argc, char **argv);
 } cli_command;

@@ -18,15 +18,15 @@ struct srv_server {
     uv_loop_t *loop;
     uv_tcp_t listener;
     int listening;
-    int port;                    /* the bound port (useful with port = 0) */
-    net_tls_ctx *tls;            /* for new handshakes; replaced on reload */
+    int port;         /* the bound port (useful with port = 0) */
+    net_tls_ctx *tls; /* for new handshakes; replaced on reload */
     net_conn_limits lim;
-    srv_session *sessions;       /* live (not yet closed) sessions */
+    srv_session *sessions; /* live (not yet closed) sessions */
     uint64_t n_conns, n_handshakes;
     uint64_t next_id;
     int stopping;
-    const srv_route *overrides;  /* tests only: handlers looked up before the table */
-    void *db;                    /* the database pool (a later issue); NULL: transport only */
+    const srv_route *overrides; /* tests only: handlers looked up before the table */
+    void *db;                   /* the database pool (a later issue); NULL: transport only */
     /* srv_server_run's own handles */
     uv_signal_t sig_term, sig_int, sig_hup;
     int signals;
