@@ -35,13 +35,17 @@ static int fields_of(ProtobufCMessage *msg, fields *f)
     const char *subject = NULL;
     if (d == &zerodrop__v1__roll_call__descriptor) {
         Zerodrop__V1__RollCall *m = (Zerodrop__V1__RollCall *)msg;
-        *f = (fields){ZERODROP__V1__RECORD_KIND__RECORD_ROLL_CALL, &m->uuid, &m->capture_ms, &m->corrects,
-                      m->date, ""};
+        *f = (fields){
+            ZERODROP__V1__RECORD_KIND__RECORD_ROLL_CALL, &m->uuid, &m->capture_ms, &m->corrects, m->date, ""};
         subject = m->class_code;
     } else if (d == &zerodrop__v1__daily_report__descriptor) {
         Zerodrop__V1__DailyReport *m = (Zerodrop__V1__DailyReport *)msg;
-        *f = (fields){ZERODROP__V1__RECORD_KIND__RECORD_DAILY_REPORT, &m->uuid, &m->capture_ms, &m->corrects,
-                      m->date, ""};
+        *f = (fields){ZERODROP__V1__RECORD_KIND__RECORD_DAILY_REPORT,
+                      &m->uuid,
+                      &m->capture_ms,
+                      &m->corrects,
+                      m->date,
+                      ""};
         subject = m->school_code;
     } else if (d == &zerodrop__v1__case_open__descriptor) {
         Zerodrop__V1__CaseOpen *m = (Zerodrop__V1__CaseOpen *)msg;

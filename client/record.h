@@ -30,15 +30,15 @@
 typedef struct cli_record {
     uint8_t uuid[CLI_UUID_BYTES];
     Zerodrop__V1__RecordKind kind;
-    int64_t capture_ms;             /* as written into the body */
-    char subject[CLI_SUBJECT_MAX];  /* roll call: class code; report: school code; case open: student id;
-                                       case action: the case id in decimal */
-    uint32_t date;                  /* YYYYMMDD for roll calls and reports, 0 otherwise */
+    int64_t capture_ms;            /* as written into the body */
+    char subject[CLI_SUBJECT_MAX]; /* roll call: class code; report: school code; case open: student id;
+                                      case action: the case id in decimal */
+    uint32_t date;                 /* YYYYMMDD for roll calls and reports, 0 otherwise */
     bool has_corrects;
     uint8_t corrects[CLI_UUID_BYTES];
-    uint8_t *body;                  /* owned: the canonical bytes */
+    uint8_t *body; /* owned: the canonical bytes */
     size_t body_len;
-    uint8_t *signature;             /* owned: DER signature over body */
+    uint8_t *signature; /* owned: DER signature over body */
     size_t signature_len;
 } cli_record;
 

@@ -207,8 +207,10 @@ static zd_err migrate(cli_store *s)
             return end(s, rc);
     }
     if (version != CLI_STORE_SCHEMA_VERSION || !have_row) {
-        rc = prepare(s, have_row ? "UPDATE schema_version SET version = ?1"
-                                 : "INSERT INTO schema_version (version) VALUES (?1)", &st);
+        rc = prepare(s,
+                     have_row ? "UPDATE schema_version SET version = ?1"
+                              : "INSERT INTO schema_version (version) VALUES (?1)",
+                     &st);
         if (rc != ZD_OK)
             return end(s, rc);
         sqlite3_bind_int(st, 1, CLI_STORE_SCHEMA_VERSION);
@@ -299,8 +301,8 @@ void cli_store_destroy(cli_store *s)
 
 /* ---- outbox ---------------------------------------------------------------------------------------- */
 
-#define ROW_COLUMNS                                                                                       \
-    "seq, uuid, kind, subject, day, corrects, body, signature, capture_ms, state, code, field, reason, " \
+#define ROW_COLUMNS                                                                                          \
+    "seq, uuid, kind, subject, day, corrects, body, signature, capture_ms, state, code, field, reason, "     \
     "flags, notes, attempts, last_error, result_ms"
 
 void cli_outbox_row_finish(cli_outbox_row *row)
@@ -470,7 +472,8 @@ zd_err cli_store_outbox_enqueue(cli_store *s, const cli_record *r)
     return end(s, run(st));
 }
 
-zd_err cli_store_outbox_list(cli_store *s, const cli_outbox_filter *filter, size_t limit, cli_outbox_list *out)
+zd_err cli_store_outbox_list(cli_store *s, const cli_outbox_filter *filter, size_t limit,
+                             cli_outbox_list *out)
 {
     if (s == NULL || out == NULL)
         return ZD_EINVALID_ARGUMENT;
@@ -514,7 +517,8 @@ zd_err cli_store_outbox_get(cli_store *s, const uint8_t uuid[CLI_UUID_BYTES], cl
     return one_row(st, row);
 }
 
-zd_err cli_store_outbox_latest(cli_store *s, int kind, const char *subject, uint32_t date, cli_outbox_row *row)
+zd_err cli_store_outbox_latest(cli_store *s, int kind, const char *subject, uint32_t date,
+                               cli_outbox_row *row)
 {
     if (s == NULL || subject == NULL || row == NULL)
         return ZD_EINVALID_ARGUMENT;
@@ -576,8 +580,8 @@ zd_err cli_store_outbox_mark_failed(cli_store *s, const uint8_t uuid[CLI_UUID_BY
     if (s == NULL || uuid == NULL)
         return ZD_EINVALID_ARGUMENT;
     sqlite3_stmt *st;
-    zd_err rc = prepare(s, "UPDATE outbox SET state = 0, last_error = ?2 WHERE uuid = ?1 AND state IN (0, 1)",
-                        &st);
+    zd_err rc =
+        prepare(s, "UPDATE outbox SET state = 0, last_error = ?2 WHERE uuid = ?1 AND state IN (0, 1)", &st);
     if (rc != ZD_OK)
         return rc;
     sqlite3_bind_blob(st, 1, uuid, CLI_UUID_BYTES, SQLITE_TRANSIENT);
@@ -610,7 +614,8 @@ static char *join_lines(char **items, size_t n)
 static zd_err put_receipt(cli_store *s, const uint8_t uuid[CLI_UUID_BYTES], const cli_receipt *r);
 
 /* Applies one result inside the caller's transaction; *moved says whether the record changed state. */
-static zd_err apply_result(cli_store *s, const Zerodrop__V1__RecordResult *result, int64_t now_ms, bool *moved)
+static zd_err apply_result(cli_store *s, const Zerodrop__V1__RecordResult *result, int64_t now_ms,
+                           bool *moved)
 {
     *moved = false;
     if (result == NULL || result->uuid.len != CLI_UUID_BYTES)
@@ -870,10 +875,11 @@ static zd_err set_cursor(cli_store *s, const char *stream, uint64_t position)
     if (position > INT64_MAX)
         return ZD_EINVALID_ARGUMENT;
     sqlite3_stmt *st;
-    zd_err rc = prepare(s,
-                        "INSERT INTO cursor (stream, position) VALUES (?1, ?2) ON CONFLICT (stream)"
-                        " DO UPDATE SET position = excluded.position WHERE excluded.position > cursor.position",
-                        &st);
+    zd_err rc =
+        prepare(s,
+                "INSERT INTO cursor (stream, position) VALUES (?1, ?2) ON CONFLICT (stream)"
+                " DO UPDATE SET position = excluded.position WHERE excluded.position > cursor.position",
+                &st);
     if (rc != ZD_OK)
         return rc;
     sqlite3_bind_text(st, 1, stream, -1, SQLITE_TRANSIENT);
@@ -893,7 +899,8 @@ zd_err cli_store_contact_set(cli_store *s, int64_t server_ms, int64_t local_ms)
     if (s == NULL)
         return ZD_EINVALID_ARGUMENT;
     sqlite3_stmt *st;
-    zd_err rc = prepare(s, "INSERT OR REPLACE INTO contact (id, server_ms, local_ms) VALUES (1, ?1, ?2)", &st);
+    zd_err rc =
+        prepare(s, "INSERT OR REPLACE INTO contact (id, server_ms, local_ms) VALUES (1, ?1, ?2)", &st);
     if (rc != ZD_OK)
         return rc;
     sqlite3_bind_int64(st, 1, server_ms);
@@ -950,12 +957,13 @@ static zd_err apply_chunk(cli_store *s, const Zerodrop__V1__RosterChunk *chunk)
     zd_err rc;
     for (size_t i = 0; i < chunk->n_classes; i++) {
         const Zerodrop__V1__SchoolClass *c = chunk->classes[i];
-        rc = prepare(s,
-                     "INSERT INTO class (code, school_code, grade, name, school_year) VALUES (?1, ?2, ?3, ?4, ?5)"
-                     " ON CONFLICT (code) DO UPDATE SET school_code = excluded.school_code,"
-                     " grade = excluded.grade, name = excluded.name, school_year = excluded.school_year"
-                     " WHERE excluded.school_year >= class.school_year",
-                     &st);
+        rc = prepare(
+            s,
+            "INSERT INTO class (code, school_code, grade, name, school_year) VALUES (?1, ?2, ?3, ?4, ?5)"
+            " ON CONFLICT (code) DO UPDATE SET school_code = excluded.school_code,"
+            " grade = excluded.grade, name = excluded.name, school_year = excluded.school_year"
+            " WHERE excluded.school_year >= class.school_year",
+            &st);
         if (rc != ZD_OK)
             return rc;
         sqlite3_bind_text(st, 1, str(c->code), -1, SQLITE_STATIC);
@@ -969,13 +977,14 @@ static zd_err apply_chunk(cli_store *s, const Zerodrop__V1__RosterChunk *chunk)
     }
     for (size_t i = 0; i < chunk->n_students; i++) {
         const Zerodrop__V1__Student *p = chunk->students[i];
-        rc = prepare(s,
-                     "INSERT INTO student (student_id, name, birth_date, sex, class_code, flags, enrolled, version)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (student_id) DO UPDATE SET"
-                     " name = excluded.name, birth_date = excluded.birth_date, sex = excluded.sex,"
-                     " class_code = excluded.class_code, flags = excluded.flags, enrolled = excluded.enrolled,"
-                     " version = excluded.version WHERE excluded.version > student.version",
-                     &st);
+        rc = prepare(
+            s,
+            "INSERT INTO student (student_id, name, birth_date, sex, class_code, flags, enrolled, version)"
+            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (student_id) DO UPDATE SET"
+            " name = excluded.name, birth_date = excluded.birth_date, sex = excluded.sex,"
+            " class_code = excluded.class_code, flags = excluded.flags, enrolled = excluded.enrolled,"
+            " version = excluded.version WHERE excluded.version > student.version",
+            &st);
         if (rc != ZD_OK)
             return rc;
         sqlite3_bind_text(st, 1, str(p->student_id), -1, SQLITE_STATIC);

@@ -47,10 +47,11 @@ typedef enum cli_outbox_state {
 /* "pending", "sent", "accepted", "duplicate", "rejected"; "unknown" otherwise. Static storage. */
 const char *cli_outbox_state_name(int state);
 
-/* Opens the store at path, creating it (mode 0600: it holds students' names) and its schema if absent and migrating an older schema forward,
- * into *out (a heap object the caller destroys). Returns ZD_OK; ZD_EUNSUPPORTED_VERSION when the file was
- * written by a newer program (it is left untouched); ZD_EOVERLOADED when the file is locked past the busy
- * timeout or memory ran out; ZD_EINTERNAL when it cannot be opened or is not a store. */
+/* Opens the store at path, creating it (mode 0600: it holds students' names) and its schema if absent and
+ * migrating an older schema forward, into *out (a heap object the caller destroys). Returns ZD_OK;
+ * ZD_EUNSUPPORTED_VERSION when the file was written by a newer program (it is left untouched); ZD_EOVERLOADED
+ * when the file is locked past the busy timeout or memory ran out; ZD_EINTERNAL when it cannot be opened or
+ * is not a store. */
 zd_err cli_store_create(const char *path, cli_store **out);
 
 /* As cli_store_create with `store.sqlite` in the client home dir. */
@@ -70,9 +71,9 @@ const char *cli_store_errmsg(cli_store *s);
 
 /* One outbox entry as read back. Owns body and signature (cli_outbox_row_finish frees them). */
 typedef struct cli_outbox_row {
-    int64_t seq;                 /* capture order: increases with every enqueue, never reused */
+    int64_t seq; /* capture order: increases with every enqueue, never reused */
     uint8_t uuid[CLI_UUID_BYTES];
-    int kind;                    /* Zerodrop__V1__RecordKind */
+    int kind; /* Zerodrop__V1__RecordKind */
     char subject[CLI_SUBJECT_MAX];
     uint32_t date;
     bool has_corrects;
@@ -83,14 +84,14 @@ typedef struct cli_outbox_row {
     size_t signature_len;
     int64_t capture_ms;
     cli_outbox_state state;
-    int code;                    /* zd_err of a rejection, 0 otherwise */
-    char field[CLI_CODE_MAX];    /* the offending field of a rejection, if the server named one */
-    char reason[CLI_TEXT_MAX];   /* plain words of a rejection */
-    char flags[CLI_TEXT_MAX];    /* server flags ("late", ...) joined by '\n'; empty when none */
-    char notes[CLI_TEXT_MAX];    /* server notes joined by '\n' (truncated to fit) */
-    int attempts;                /* times it was sent */
+    int code;                      /* zd_err of a rejection, 0 otherwise */
+    char field[CLI_CODE_MAX];      /* the offending field of a rejection, if the server named one */
+    char reason[CLI_TEXT_MAX];     /* plain words of a rejection */
+    char flags[CLI_TEXT_MAX];      /* server flags ("late", ...) joined by '\n'; empty when none */
+    char notes[CLI_TEXT_MAX];      /* server notes joined by '\n' (truncated to fit) */
+    int attempts;                  /* times it was sent */
     char last_error[CLI_TEXT_MAX]; /* why the last attempt did not get an answer; empty if it did */
-    int64_t result_ms;           /* local time the final answer was stored, 0 before */
+    int64_t result_ms;             /* local time the final answer was stored, 0 before */
 } cli_outbox_row;
 
 typedef struct cli_outbox_list {
@@ -98,6 +99,7 @@ typedef struct cli_outbox_list {
     size_t count;
 } cli_outbox_list;
 
+/* Frees what row owns and zeroes it; a zeroed row is fine. */
 void cli_outbox_row_finish(cli_outbox_row *row);
 
 /* Points wire at row's kind, body and signature without copying, ready for a Submit: wire borrows from
@@ -124,7 +126,8 @@ typedef struct cli_outbox_filter {
 
 /* Fills *out (caller-owned, finish it) with the matching rows in capture order, at most limit of them
  * (0: no limit). Returns ZD_OK (possibly with none) or a store error (then *out is empty). */
-zd_err cli_store_outbox_list(cli_store *s, const cli_outbox_filter *filter, size_t limit, cli_outbox_list *out);
+zd_err cli_store_outbox_list(cli_store *s, const cli_outbox_filter *filter, size_t limit,
+                             cli_outbox_list *out);
 
 /* The records still to send (pending and sent-but-unanswered) in capture order, at most limit. */
 zd_err cli_store_outbox_pending(cli_store *s, size_t limit, cli_outbox_list *out);
@@ -134,7 +137,8 @@ zd_err cli_store_outbox_get(cli_store *s, const uint8_t uuid[CLI_UUID_BYTES], cl
 
 /* The latest record (by capture order) of this kind, subject and date that the server has not rejected,
  * e.g. the roll call of class 7-2 on 20260304 that a correction must name. ZD_ENOT_FOUND when none. */
-zd_err cli_store_outbox_latest(cli_store *s, int kind, const char *subject, uint32_t date, cli_outbox_row *row);
+zd_err cli_store_outbox_latest(cli_store *s, int kind, const char *subject, uint32_t date,
+                               cli_outbox_row *row);
 
 /* Notes that the record was handed to the server: attempts + 1, state sent (unless it is final already,
  * then nothing changes), last_error cleared. ZD_ENOT_FOUND for an unknown uuid. */
@@ -165,8 +169,8 @@ zd_err cli_store_outbox_mark_sent_list(cli_store *s, const cli_outbox_list *list
 /* Counts by state, for `status`. */
 typedef struct cli_outbox_counts {
     int64_t by_state[CLI_OUTBOX_STATE_COUNT];
-    int64_t flagged;               /* final records the server flagged */
-    int64_t oldest_unsent_ms;      /* capture time of the oldest pending/sent record, 0 when none */
+    int64_t flagged;          /* final records the server flagged */
+    int64_t oldest_unsent_ms; /* capture time of the oldest pending/sent record, 0 when none */
 } cli_outbox_counts;
 
 zd_err cli_store_outbox_counts(cli_store *s, cli_outbox_counts *out);
@@ -177,7 +181,7 @@ typedef struct cli_receipt {
     uint64_t chain_seq;
     uint8_t chain_hash[64];
     size_t chain_hash_len;
-    int64_t received_ms;           /* the server's receipt time */
+    int64_t received_ms; /* the server's receipt time */
 } cli_receipt;
 
 /* Keeps the receipt for uuid; the first one kept stays (the chain position of a record never changes),
@@ -230,7 +234,7 @@ typedef struct cli_student {
     uint32_t birth_date;
     char sex[4];
     char class_code[CLI_CODE_MAX];
-    unsigned flags;                /* CLI_FLAG_* */
+    unsigned flags; /* CLI_FLAG_* */
     bool enrolled;
     uint64_t version;
 } cli_student;

@@ -104,8 +104,8 @@ static zd_err check_date(uint32_t date, uint32_t today, cli_problem *p)
     char d[CLI_DATE_TEXT], t[CLI_DATE_TEXT];
     if (!cli_date_valid(date)) {
         cli_date_format(date, d);
-        return problem(p, ZD_EINVALID_ARGUMENT, "date", "%s is not a date; write it as YYYY-MM-DD, e.g. 2026-03-04",
-                       date ? d : "no date");
+        return problem(p, ZD_EINVALID_ARGUMENT, "date",
+                       "%s is not a date; write it as YYYY-MM-DD, e.g. 2026-03-04", date ? d : "no date");
     }
     if (today != 0 && date > today) {
         cli_date_format(date, d);
@@ -133,9 +133,10 @@ zd_err cli_validate_roll_call(cli_store *s, const Zerodrop__V1__RollCall *rc, ui
     cli_class cls;
     zd_err e = cli_store_class_get(s, rc->class_code, &cls);
     if (e == ZD_ENOT_FOUND)
-        return problem(p, ZD_EINVALID_ARGUMENT, "class_code",
-                       "class %s is not in this school's roster; check the class, or run sync to refresh the roster",
-                       rc->class_code);
+        return problem(
+            p, ZD_EINVALID_ARGUMENT, "class_code",
+            "class %s is not in this school's roster; check the class, or run sync to refresh the roster",
+            rc->class_code);
     if (e != ZD_OK)
         return problem(p, e, "", "the local store could not be read: %s", zd_err_text(e));
 
@@ -149,12 +150,15 @@ zd_err cli_validate_roll_call(cli_store *s, const Zerodrop__V1__RollCall *rc, ui
         for (size_t j = 0; j < i; j++) {
             const Zerodrop__V1__Absence *b = rc->absences[j];
             if (b && b->student_id && strcmp(b->student_id, id) == 0)
-                return problem(p, ZD_EINVALID_ARGUMENT, field, "student %s is listed twice in this roll call", id);
+                return problem(p, ZD_EINVALID_ARGUMENT, field, "student %s is listed twice in this roll call",
+                               id);
         }
         cli_student st;
         e = cli_store_student_get(s, id, &st);
-        if (e == ZD_ENOT_FOUND || (e == ZD_OK && (!st.enrolled || strcmp(st.class_code, rc->class_code) != 0)))
-            return problem(p, ZD_EINVALID_ARGUMENT, field, "student %s is not in class %s on %s", id, cls.name, day);
+        if (e == ZD_ENOT_FOUND ||
+            (e == ZD_OK && (!st.enrolled || strcmp(st.class_code, rc->class_code) != 0)))
+            return problem(p, ZD_EINVALID_ARGUMENT, field, "student %s is not in class %s on %s", id,
+                           cls.name, day);
         if (e != ZD_OK)
             return problem(p, e, "", "the local store could not be read: %s", zd_err_text(e));
         if (blank(a->reason)) {
@@ -168,7 +172,8 @@ zd_err cli_validate_roll_call(cli_store *s, const Zerodrop__V1__RollCall *rc, ui
 
 static bool needs_other_school(Zerodrop__V1__EventType t)
 {
-    return t == ZERODROP__V1__EVENT_TYPE__EVENT_TRANSFER_IN || t == ZERODROP__V1__EVENT_TYPE__EVENT_TRANSFER_OUT;
+    return t == ZERODROP__V1__EVENT_TYPE__EVENT_TRANSFER_IN ||
+           t == ZERODROP__V1__EVENT_TYPE__EVENT_TRANSFER_OUT;
 }
 
 zd_err cli_validate_daily_report(cli_store *s, const Zerodrop__V1__DailyReport *dr, const char *school_code,
@@ -194,16 +199,19 @@ zd_err cli_validate_daily_report(cli_store *s, const Zerodrop__V1__DailyReport *
     switch (dr->kind) {
     case ZERODROP__V1__REPORT_KIND__REPORT_ZERO:
         if (dr->n_events > 0)
-            return problem(p, ZD_EINVALID_ARGUMENT, "events",
-                           "a zero-report says nothing happened, so it cannot list events; send an events report");
+            return problem(
+                p, ZD_EINVALID_ARGUMENT, "events",
+                "a zero-report says nothing happened, so it cannot list events; send an events report");
         return ZD_OK;
     case ZERODROP__V1__REPORT_KIND__REPORT_EVENTS:
         if (dr->n_events == 0)
-            return problem(p, ZD_EINVALID_ARGUMENT, "events",
-                           "an events report needs at least one event; if nothing happened, send a zero-report");
+            return problem(
+                p, ZD_EINVALID_ARGUMENT, "events",
+                "an events report needs at least one event; if nothing happened, send a zero-report");
         break;
     default:
-        return problem(p, ZD_EINVALID_ARGUMENT, "kind", "the report is neither a zero-report nor an events report");
+        return problem(p, ZD_EINVALID_ARGUMENT, "kind",
+                       "the report is neither a zero-report nor an events report");
     }
 
     char field[64];
@@ -221,7 +229,8 @@ zd_err cli_validate_daily_report(cli_store *s, const Zerodrop__V1__DailyReport *
         for (size_t j = 0; j < i; j++) {
             const Zerodrop__V1__ReportEvent *o = dr->events[j];
             if (o && o->type == ev->type && o->student_id && strcmp(o->student_id, id) == 0)
-                return problem(p, ZD_EINVALID_ARGUMENT, field, "the same event for student %s is listed twice", id);
+                return problem(p, ZD_EINVALID_ARGUMENT, field,
+                               "the same event for student %s is listed twice", id);
         }
         if (needs_other_school(ev->type) && blank(ev->other_school)) {
             snprintf(field, sizeof(field), "events[%zu].other_school", i);
@@ -247,8 +256,8 @@ zd_err cli_validate_daily_report(cli_store *s, const Zerodrop__V1__DailyReport *
                 e = ZD_ENOT_FOUND;
         }
         if (e == ZD_ENOT_FOUND)
-            return problem(p, ZD_EINVALID_ARGUMENT, field, "student %s is not a student of school %s on %s", id,
-                           dr->school_code, day);
+            return problem(p, ZD_EINVALID_ARGUMENT, field, "student %s is not a student of school %s on %s",
+                           id, dr->school_code, day);
         if (e != ZD_OK)
             return problem(p, e, "", "the local store could not be read: %s", zd_err_text(e));
     }
@@ -260,7 +269,8 @@ zd_err cli_roll_call_latest(cli_store *s, const char *class_code, uint32_t date,
     if (s == NULL || class_code == NULL || out == NULL)
         return ZD_EINVALID_ARGUMENT;
     cli_outbox_row row;
-    zd_err rc = cli_store_outbox_latest(s, ZERODROP__V1__RECORD_KIND__RECORD_ROLL_CALL, class_code, date, &row);
+    zd_err rc =
+        cli_store_outbox_latest(s, ZERODROP__V1__RECORD_KIND__RECORD_ROLL_CALL, class_code, date, &row);
     if (rc != ZD_OK)
         return rc;
     Zerodrop__V1__RollCall *m = zerodrop__v1__roll_call__unpack(NULL, row.body_len, row.body);
@@ -278,7 +288,8 @@ zd_err cli_daily_report_latest(cli_store *s, const char *school_code, uint32_t d
     if (s == NULL || school_code == NULL || out == NULL)
         return ZD_EINVALID_ARGUMENT;
     cli_outbox_row row;
-    zd_err rc = cli_store_outbox_latest(s, ZERODROP__V1__RECORD_KIND__RECORD_DAILY_REPORT, school_code, date, &row);
+    zd_err rc =
+        cli_store_outbox_latest(s, ZERODROP__V1__RECORD_KIND__RECORD_DAILY_REPORT, school_code, date, &row);
     if (rc != ZD_OK)
         return rc;
     Zerodrop__V1__DailyReport *m = zerodrop__v1__daily_report__unpack(NULL, row.body_len, row.body);
@@ -339,8 +350,9 @@ void cli_roll_call_free(Zerodrop__V1__RollCall *rc)
 }
 
 zd_err cli_roll_call_correct(const Zerodrop__V1__RollCall *old, const char *class_code, uint32_t date,
-                             cli_mark mark, const char *const *students, size_t n_students, const char *reason,
-                             bool excused, const char *taken_by, Zerodrop__V1__RollCall **out, cli_problem *p)
+                             cli_mark mark, const char *const *students, size_t n_students,
+                             const char *reason, bool excused, const char *taken_by,
+                             Zerodrop__V1__RollCall **out, cli_problem *p)
 {
     no_problem(p);
     if (out == NULL || (students == NULL && n_students > 0))

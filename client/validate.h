@@ -25,8 +25,8 @@
 /* What is wrong, shaped like the wire's Error{code, field, message}. */
 typedef struct cli_problem {
     zd_err code;
-    char field[64];     /* e.g. "absences[2].reason"; empty when the whole record is meant */
-    char message[320];  /* one plain-words sentence */
+    char field[64];    /* e.g. "absences[2].reason"; empty when the whole record is meant */
+    char message[320]; /* one plain-words sentence */
 } cli_problem;
 
 /* Parses "YYYY-MM-DD" (a real calendar day, years 2000-2099) into YYYYMMDD. Returns ZD_OK or
@@ -61,7 +61,8 @@ zd_err cli_validate_daily_report(cli_store *s, const Zerodrop__V1__DailyReport *
 
 /* The latest roll call of a class and day in the outbox (not rejected by the server), unpacked into
  * *out (free it with zerodrop__v1__roll_call__free_unpacked). ZD_ENOT_FOUND when there is none. */
-zd_err cli_roll_call_latest(cli_store *s, const char *class_code, uint32_t date, Zerodrop__V1__RollCall **out);
+zd_err cli_roll_call_latest(cli_store *s, const char *class_code, uint32_t date,
+                            Zerodrop__V1__RollCall **out);
 
 /* The latest daily report of a school and day in the outbox (not rejected), for `status` ("attested
  * zero", "events", "not yet sent") and for a corrected report's `corrects`. Unpacked into *out (free it
@@ -72,8 +73,8 @@ zd_err cli_daily_report_latest(cli_store *s, const char *school_code, uint32_t d
 
 /* What a correction does to the students it names. */
 typedef enum cli_mark {
-    CLI_MARK_ABSENT,   /* add them as absent (one already absent gets the new reason and excuse) */
-    CLI_MARK_PRESENT,  /* remove them from the absences: each must be absent in old */
+    CLI_MARK_ABSENT,  /* add them as absent (one already absent gets the new reason and excuse) */
+    CLI_MARK_PRESENT, /* remove them from the absences: each must be absent in old */
 } cli_mark;
 
 /* Builds the roll call that replaces old for its class and day: old's absences with students marked as
@@ -84,8 +85,9 @@ typedef enum cli_mark {
  * __free_unpacked). Errors: ZD_EINVALID_ARGUMENT with *p filled (a student marked present who was not
  * absent, present with no earlier roll call, no students), ZD_EOVERLOADED when memory ran out. */
 zd_err cli_roll_call_correct(const Zerodrop__V1__RollCall *old, const char *class_code, uint32_t date,
-                             cli_mark mark, const char *const *students, size_t n_students, const char *reason,
-                             bool excused, const char *taken_by, Zerodrop__V1__RollCall **out, cli_problem *p);
+                             cli_mark mark, const char *const *students, size_t n_students,
+                             const char *reason, bool excused, const char *taken_by,
+                             Zerodrop__V1__RollCall **out, cli_problem *p);
 
 /* Frees a roll call made by cli_roll_call_correct; NULL is a no-op. */
 void cli_roll_call_free(Zerodrop__V1__RollCall *rc);

@@ -3,10 +3,24 @@
 
 #include <stddef.h>
 
+#include "handlers_admin.h"
+#include "handlers_device.h"
+#include "login_handler.h"
+
 static const srv_route routes[] = {
     /* session family */
     {ZERODROP__V1__ENVELOPE__BODY_HELLO, srv_session_hello},
     {ZERODROP__V1__ENVELOPE__BODY_PING, srv_session_ping},
+    {ZERODROP__V1__ENVELOPE__BODY_LOGIN, srv_login_handle},
+    {ZERODROP__V1__ENVELOPE__BODY_LOGOUT, srv_logout_handle},
+    /* admin family: users and stats (handlers_admin.c), devices (handlers_device.c) */
+    {ZERODROP__V1__ENVELOPE__BODY_USER_ADD, srv_admin_user_add},
+    {ZERODROP__V1__ENVELOPE__BODY_USER_DISABLE, srv_admin_user_disable},
+    {ZERODROP__V1__ENVELOPE__BODY_USER_PASSWD, srv_admin_user_passwd},
+    {ZERODROP__V1__ENVELOPE__BODY_STATS_REQUEST, srv_admin_stats},
+    {ZERODROP__V1__ENVELOPE__BODY_DEVICE_ADD, srv_device_add},
+    {ZERODROP__V1__ENVELOPE__BODY_DEVICE_REVOKE, srv_device_revoke},
+    {ZERODROP__V1__ENVELOPE__BODY_DEVICE_LIST_REQUEST, srv_device_list},
     /* Families add their lines here, one per request body, e.g.
      *     {ZERODROP__V1__ENVELOPE__BODY_LOGIN, srv_login_handle},
      *     {ZERODROP__V1__ENVELOPE__BODY_ROSTER_PULL, srv_roster_pull_handle}, */

@@ -94,7 +94,9 @@ static const char sql_session_resume[] =
     "  AND a.expires_at > to_timestamp($2::bigint / 1000.0)";
 
 static const char sql_session_end[] =
-    "UPDATE zd.app_session SET ended_at = now() WHERE token_sha256 = $1::bytea AND ended_at IS NULL";
+    "UPDATE zd.app_session SET ended_at = now() "
+    "WHERE user_id = (SELECT u.id FROM zd.app_user u WHERE u.username = $1) AND device_fingerprint = $2 "
+    "  AND ended_at IS NULL";
 
 static const char msg_wrong[] = "wrong user name or password";
 static const char msg_session_over[] = "your session has ended; log in again with your password";
@@ -270,13 +272,9 @@ static void deliver(uv_timer_t *t)
             .token = a->token,
             .expires_ms = a->expires_ms,
         };
-        if (srv_token_digest(a->token, sizeof a->token, o.token_digest) != ZD_OK) {
-            a->cb(a->data, ZD_EINTERNAL, "the server could not finish the login; try again", NULL);
-        } else {
-            if (a->kind != LOGOUT)
-                l->stats.succeeded++;
-            a->cb(a->data, ZD_OK, "", a->kind == LOGOUT ? NULL : &o);
-        }
+        if (a->kind != LOGOUT)
+            l->stats.succeeded++;
+        a->cb(a->data, ZD_OK, "", a->kind == LOGOUT ? NULL : &o);
         OPENSSL_cleanse(&o, sizeof o);
     } else {
         a->cb(a->data, a->code, a->message, NULL);
@@ -622,11 +620,10 @@ zd_err srv_login_start(srv_login *login, const srv_login_request *req, srv_login
     return ZD_OK;
 }
 
-zd_err srv_login_end(srv_login *login, Zerodrop__V1__Level level, const char *institution,
-                     const uint8_t digest[SRV_TOKEN_DIGEST_BYTES], srv_login_cb cb, void *data,
-                     void (*ref)(void *data), void (*unref)(void *data))
+zd_err srv_login_end(srv_login *login, Zerodrop__V1__Level level, const char *institution, const char *user,
+                     const char *fingerprint, srv_login_cb cb, void *data, void (*ref)(void *data),
+                     void (*unref)(void *data))
 {
-    static const char hex[] = "0123456789abcdef";
     login_attempt *a = attempt_create(login, LOGOUT, level, institution, cb, data, ref, unref);
     if (a == NULL)
         return ZD_EINTERNAL;
@@ -634,20 +631,19 @@ zd_err srv_login_end(srv_login *login, Zerodrop__V1__Level level, const char *in
         finish(a, ZD_EFORBIDDEN, "this device names no institution the server knows");
         return ZD_OK;
     }
-    a->digest_param[0] = '\\';
-    a->digest_param[1] = 'x';
-    for (size_t i = 0; i < SRV_TOKEN_DIGEST_BYTES; i++) {
-        a->digest_param[2 + 2 * i] = hex[digest[i] >> 4];
-        a->digest_param[3 + 2 * i] = hex[digest[i] & 15];
+    if (!srv_login_user_valid(user) || fingerprint == NULL || fingerprint[0] == '\0') {
+        finish(a, ZD_OK, ""); /* nobody logged in here, or no device to end it on: nothing to end */
+        return ZD_OK;
     }
-    a->digest_param[SRV_TOKEN_PARAM_SIZE - 1] = '\0';
-    const char *params[] = {a->digest_param};
+    copy_text(a->user, sizeof a->user, user);
+    copy_text(a->fingerprint, sizeof a->fingerprint, fingerprint);
+    const char *params[] = {a->user, a->fingerprint};
     srv_db_job *job = scoped_job(a, on_session_ended);
     if (job == NULL) {
         finish(a, ZD_EINTERNAL, trouble_message(ZD_EINTERNAL));
         return ZD_OK;
     }
-    srv_db_job_add_sql(job, sql_session_end, 1, params);
+    srv_db_job_add_sql(job, sql_session_end, 2, params);
     srv_db_job_submit(job);
     return ZD_OK;
 }

@@ -81,7 +81,6 @@ typedef struct srv_login_outcome {
     Zerodrop__V1__Role role;
     int64_t user_id;
     const uint8_t *token; /* SRV_TOKEN_BYTES: hand it to the client (LoginResult.session_token) */
-    uint8_t token_digest[SRV_TOKEN_DIGEST_BYTES]; /* what the session keeps to end it on logout */
     int64_t expires_ms;
 } srv_login_outcome;
 
@@ -96,11 +95,11 @@ typedef void (*srv_login_cb)(void *data, zd_err code, const char *message, const
 zd_err srv_login_start(srv_login *login, const srv_login_request *req, srv_login_cb cb, void *data,
                        void (*ref)(void *data), void (*unref)(void *data));
 
-/* Ends a session by the digest of its token (logout): ended sessions cannot be resumed. cb as
- * srv_login_cb without an outcome. */
-zd_err srv_login_end(srv_login *login, Zerodrop__V1__Level level, const char *institution,
-                     const uint8_t digest[SRV_TOKEN_DIGEST_BYTES], srv_login_cb cb, void *data,
-                     void (*ref)(void *data), void (*unref)(void *data));
+/* Logout: ends every session of user on the device with this fingerprint (the device's own scope), so
+ * none of them can be resumed. cb as srv_login_cb, without an outcome; ZD_OK also when there was none. */
+zd_err srv_login_end(srv_login *login, Zerodrop__V1__Level level, const char *institution, const char *user,
+                     const char *fingerprint, srv_login_cb cb, void *data, void (*ref)(void *data),
+                     void (*unref)(void *data));
 
 /* True when name could be a user name ([A-Za-z0-9_.-]{1,64}, as the users table checks). */
 int srv_login_user_valid(const char *name);

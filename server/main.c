@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "enroll.h"
 #include "log.h"
 #include "migrate.h"
 #include "server.h"
@@ -25,6 +26,7 @@ typedef struct subcommand {
 
 static const subcommand subcommands[] = {
     {"migrate", srv_migrate_main, "apply the numbered migrations in sql/ (--config FILE)"},
+    {"enroll", srv_enroll_main, "register a device certificate or create a user (--config FILE ...)"},
     {NULL, NULL, NULL}, /* end */
 };
 

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "clock.h"
+#include "handlers_device.h"
+#include "login.h"
 #include "log.h"
 
 void srv__session_on_frame(net_conn *c, const uint8_t *payload, size_t len);
@@ -21,6 +23,7 @@ static void session_established(net_conn *c)
     srv_session *s = (srv_session *)c;
     srv_server *srv = s->server;
     srv->n_handshakes--;
+    srv->n_handshakes_done++;
     s->established = 1;
     if (net_tls_peer_get(&c->tls, &s->peer) != 0) {
         /* The verify callback refuses such certificates; this is a second lock on the same door. */
@@ -37,6 +40,32 @@ static void session_established(net_conn *c)
             (unsigned long long)s->id, s->peer.level, s->peer.code, s->peer.fingerprint);
 }
 
+static void db_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+/* The pool goes last: only once every session has gone are all the jobs they started answered. It is
+ * destroyed from a timer, not from whatever callback saw the last session go (which may be the pool's). */
+static void db_close_now(uv_timer_t *t)
+{
+    srv_server *srv = t->data;
+    uv_close((uv_handle_t *)&srv->device_sweep, db_closed);
+    srv_login_destroy(srv->login); /* no login is in flight: each holds a request, and the sessions are gone */
+    srv->login = NULL;
+    srv_db_destroy(srv->db);
+    srv->db = NULL;
+    uv_close((uv_handle_t *)&srv->db_close, db_closed);
+}
+
+static void db_close_soon(srv_server *srv)
+{
+    if (srv->db == NULL || srv->db_closing)
+        return;
+    srv->db_closing = 1;
+    uv_timer_start(&srv->db_close, db_close_now, 0, 0);
+}
+
 static void session_closed(net_conn *c)
 {
     srv_session *s = (srv_session *)c;
@@ -51,6 +80,8 @@ static void session_closed(net_conn *c)
     if (s->next)
         s->next->prev = s->prev;
     s->prev = s->next = NULL;
+    if (srv->stopping && srv->n_conns == 0)
+        db_close_soon(srv);
     char inst[64], detail[200];
     srv_log(
         SRV_LOG_INFO, "closed", "conn=%llu institution=%s reason=%s detail=%s requests=%llu",
@@ -143,6 +174,54 @@ static void on_connection(uv_stream_t *l, int status)
     net_conn_start(&s->conn, srv->tls, NULL);
 }
 
+static uint64_t server_now_ms(void *clock)
+{
+    (void)clock;
+    return (uint64_t)srv_clock_now_ms();
+}
+
+/* Creates the pool when [database] conninfo is set, with the scope key its jobs need, and the login service
+ * on it. 0, or -1 logged. */
+static int db_start(srv_server *srv)
+{
+    const srv_config *cfg = srv->cfg;
+    if (cfg->conninfo == NULL || cfg->conninfo[0] == '\0') {
+        srv_log(SRV_LOG_INFO, "database", "mode=transport_only");
+        return 0;
+    }
+    char err[512], q[600];
+    if (srv_scope_key_load(cfg->scope_key_file, srv->scope_key, &srv->scope_key_len, err, sizeof(err)) != 0) {
+        srv_log(SRV_LOG_ERROR, "database_failed", "error=%s", srv_log_quote(q, sizeof(q), err));
+        return -1;
+    }
+    srv->db = srv_db_create(srv->loop, &(srv_db_config){.conninfo = cfg->conninfo,
+                                                        .pool_size = (unsigned)cfg->pool_size,
+                                                        .queue_max = (unsigned)cfg->queue_max});
+    if (srv->db == NULL) {
+        srv_log(SRV_LOG_ERROR, "database_failed", "error=out_of_memory");
+        return -1;
+    }
+    srv->login = srv_login_create(&(srv_login_config){.loop = srv->loop,
+                                                      .db = srv->db,
+                                                      .now_ms = server_now_ms,
+                                                      .scope_key = srv->scope_key,
+                                                      .scope_key_len = srv->scope_key_len});
+    if (srv->login == NULL) {
+        srv_log(SRV_LOG_ERROR, "database_failed", "error=login_service");
+        srv_db_destroy(srv->db);
+        srv->db = NULL;
+        return -1;
+    }
+    uv_timer_init(srv->loop, &srv->db_close);
+    srv->db_close.data = srv;
+    uv_timer_init(srv->loop, &srv->device_sweep);
+    srv->device_sweep.data = srv;
+    uv_timer_start(&srv->device_sweep, srv_device_sweep, SRV_DEVICE_SWEEP_MS, SRV_DEVICE_SWEEP_MS);
+    srv_log(SRV_LOG_INFO, "database", "mode=pool pool_size=%u queue_max=%u", (unsigned)cfg->pool_size,
+            (unsigned)cfg->queue_max);
+    return 0;
+}
+
 static int listen_on(srv_server *srv)
 {
     const srv_config *cfg = srv->cfg;
@@ -228,6 +307,14 @@ int srv_server_start(srv_server *srv, const srv_config *cfg, uv_loop_t *loop)
         uv_run(loop, UV_RUN_NOWAIT);
         return -1;
     }
+    if (db_start(srv) != 0) {
+        uv_close((uv_handle_t *)&srv->listener, NULL);
+        srv->listening = 0;
+        net_tls_ctx_destroy(srv->tls);
+        srv->tls = NULL;
+        uv_run(loop, UV_RUN_NOWAIT);
+        return -1;
+    }
     return 0;
 }
 
@@ -255,6 +342,22 @@ void srv_server_shutdown(srv_server *srv)
         else if (s->conn.state != NET_CONN_DRAINING)
             net_conn_close(&s->conn, "shutdown", NULL);
     }
+    if (srv->n_conns == 0)
+        db_close_soon(srv);
+}
+
+unsigned srv_server_device_drop(srv_server *srv, const char *fingerprint)
+{
+    unsigned dropped = 0;
+    for (srv_session *s = srv->sessions, *next; s != NULL; s = next) {
+        next = s->next;
+        if (s->established && strcmp(s->peer.fingerprint, fingerprint) == 0 &&
+            (s->conn.state == NET_CONN_OPEN || s->conn.state == NET_CONN_DRAINING)) {
+            dropped++;
+            net_conn_close(&s->conn, "device_revoked", NULL);
+        }
+    }
+    return dropped;
 }
 
 int srv_server_reload(srv_server *srv)

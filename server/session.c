@@ -16,6 +16,7 @@
 #include "log.h"
 #include "server.h"
 #include "authz.h"
+#include "handlers_device.h"
 #include "version.h"
 
 #define PROTOCOL_VERSION 1
@@ -85,6 +86,7 @@ static void request_log(const srv_request *req, int delivered)
     const srv_session *s = req->session;
     char inst[64];
     double ms = (double)(uv_hrtime() - req->started_ns) / 1e6;
+    srv__stats_request(s->server, req->env ? (int)req->body : 0, req->code, ms);
     srv_log(SRV_LOG_INFO, "request", "conn=%llu id=%llu institution=%s user=%s type=%s result=%s ms=%.3f%s",
             (unsigned long long)s->id, (unsigned long long)req->id,
             srv_session_institution(s, inst, sizeof(inst)), s->user[0] ? s->user : "-",
@@ -265,6 +267,18 @@ void srv_session_hello(srv_request *req)
         srv_request_fail(req, ZD_EUNSUPPORTED_VERSION, "hello.protocol_version", msg);
         return;
     }
+    /* With a database, the device must be registered to its institution first (handlers_device.c);
+     * that check answers with srv_session_welcome or a refusal. */
+    if (s->server->db != NULL) {
+        srv_device_hello(req);
+        return;
+    }
+    srv_session_welcome(req, 0);
+}
+
+void srv_session_welcome(srv_request *req, int64_t last_contact_ms)
+{
+    srv_session *s = req->session;
     s->hello_done = 1;
     Zerodrop__V1__Envelope e = ZERODROP__V1__ENVELOPE__INIT;
     Zerodrop__V1__Welcome w = ZERODROP__V1__WELCOME__INIT;
@@ -276,6 +290,7 @@ void srv_session_hello(srv_request *req)
     w.institution = &inst;
     w.server_time_ms = srv_clock_now_ms();
     w.today = srv_clock_date(w.server_time_ms);
+    w.last_contact_ms = last_contact_ms;
     e.body_case = ZERODROP__V1__ENVELOPE__BODY_WELCOME;
     e.welcome = &w;
     srv_request_reply(req, &e);

@@ -82,4 +82,8 @@ const char *srv_session_institution(const srv_session *s, char *out, size_t n);
 void srv_session_hello(srv_request *req);
 void srv_session_ping(srv_request *req);
 
+/* Completes a Hello that passed every check: marks the session's Hello done and answers with Welcome,
+ * last_contact_ms (0: none) being the server's record of this device's previous contact. */
+void srv_session_welcome(srv_request *req, int64_t last_contact_ms);
+
 #endif

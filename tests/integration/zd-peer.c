@@ -49,7 +49,8 @@ typedef struct peer {
     int fd;
     SSL_CTX *ctx;
     SSL *ssl;
-    int closed; /* the server closed (or reset) the connection; later steps only report it */
+    int closed;        /* the server closed (or reset) the connection; later steps only report it */
+    int quiet_timeout; /* while waiting for a close, a read timeout is a tick, not an event */
     uint64_t next_id;
     uint64_t rng;
 } peer;
@@ -75,6 +76,7 @@ static void usage(FILE *out)
             "  hello [VERSION]     send Hello (version 1) and print the reply\n"
             "  ping                send a Ping and print the reply\n"
             "  send-ping           send a Ping, do not read\n"
+            "  send-pings N        send N Pings in one write, do not read\n"
             "  read                read and print one reply\n"
             "  read-all            print replies until the server closes\n"
             "  random BYTES        send that many pseudo-random bytes\n"
@@ -245,6 +247,10 @@ static size_t recv_some(peer *p, uint8_t *buf, size_t n, int *why)
         } else if (e == SSL_ERROR_SYSCALL) {
             /* EOF without close_notify, or a reset: the server dropped us. */
             *why = READ_CLOSED;
+        } else if (e == SSL_ERROR_SSL &&
+                   ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+            /* OpenSSL 3's name for a hang-up without close_notify: to us, simply closed. */
+            *why = READ_CLOSED;
         } else if (e == SSL_ERROR_SSL) {
             say("tls-error reason=%s", ssl_reason("tls"));
             *why = READ_CLOSED;
@@ -280,7 +286,8 @@ static int recv_exact(peer *p, uint8_t *buf, size_t n)
 static void report_end(peer *p, int why)
 {
     if (why == READ_TIMEOUT) {
-        say("timeout");
+        if (!p->quiet_timeout)
+            say("timeout");
         return;
     }
     say(why == READ_CLOSED ? "closed" : "read-failed");
@@ -393,11 +400,10 @@ static void ping_init(peer *p, Zerodrop__V1__Envelope *env, Zerodrop__V1__Ping *
 static void wait_closed(peer *p, long secs)
 {
     set_timeouts(p->fd, 1000);
-    for (long i = 0; i < secs && !p->closed; i++) {
-        int r = read_reply(p);
-        if (r == READ_TIMEOUT)
-            continue;
-    }
+    p->quiet_timeout = 1;
+    for (long i = 0; i < secs && !p->closed; i++)
+        read_reply(p);
+    p->quiet_timeout = 0;
     set_timeouts(p->fd, p->opt.timeout_ms);
     if (!p->closed)
         say("still-open after=%lds", secs);
@@ -481,6 +487,27 @@ static int run_step(peer *p, int argc, char **argv, int *i)
         ping_init(p, &env, &ping);
         if (send_envelope(p, &env) == 0 && step[0] == 'p')
             read_reply(p);
+        return 0;
+    }
+    if (strcmp(step, "send-pings") == 0) {
+        NEED_ARG(1, 100000);
+        if (p->closed)
+            goto closed;
+        /* All in one write: the server decodes them from one read, so several are in flight at once. */
+        net_buf out;
+        net_buf_init(&out, (size_t)n * 64);
+        int rc = 0;
+        for (long k = 0; k < n && rc == 0; k++) {
+            Zerodrop__V1__Envelope env;
+            Zerodrop__V1__Ping ping;
+            ping_init(p, &env, &ping);
+            rc = net_envelope_append(&out, &env, NET_FRAME_DEFAULT_MAX);
+        }
+        if (rc == 0 && send_bytes(p, net_buf_bytes(&out), net_buf_len(&out)) == 0)
+            say("sent pings=%ld", n);
+        else
+            p->closed = 1;
+        net_buf_finish(&out);
         return 0;
     }
     if (strcmp(step, "read") == 0) {

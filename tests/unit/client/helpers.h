@@ -43,7 +43,8 @@ static inline void helper_device(const char *dir, const char *name)
     CHECK(w > 0 && (size_t)w < sizeof(base));
     helper_sh("openssl ecparam -name prime256v1 -genkey -noout -out '%s.key' 2>/dev/null", base);
     helper_sh("openssl req -new -x509 -key '%s.key' -out '%s.pem' -days 30 "
-              "-subj /C=CN/O=zerodrop/OU=school/CN=S43010101 2>/dev/null", base, base);
+              "-subj /C=CN/O=zerodrop/OU=school/CN=S43010101 2>/dev/null",
+              base, base);
 }
 
 static inline void helper_rmdir(const char *dir)

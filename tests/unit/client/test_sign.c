@@ -58,7 +58,8 @@ static void test_uuid(void)
     CHECK_MEM_EQ(known, c, CLI_UUID_BYTES); /* untouched by the failures */
 }
 
-static void roll_call_fixture(Zerodrop__V1__RollCall *rc, Zerodrop__V1__Absence *ab, Zerodrop__V1__Absence **abp)
+static void roll_call_fixture(Zerodrop__V1__RollCall *rc, Zerodrop__V1__Absence *ab,
+                              Zerodrop__V1__Absence **abp)
 {
     zerodrop__v1__roll_call__init(rc);
     zerodrop__v1__absence__init(ab);
@@ -106,10 +107,11 @@ static void test_round_trip(cli_signer *signer, X509 *cert_a, X509 *cert_b)
     zerodrop__v1__roll_call__free_unpacked(back, NULL);
 
     CHECK_INT_EQ(net_sign_verify(cert_a, r.body, r.body_len, r.signature, r.signature_len), ZD_OK);
-    CHECK_INT_EQ(net_sign_verify_key(cli_signer_key(signer), r.body, r.body_len, r.signature, r.signature_len),
-                 ZD_OK);
+    CHECK_INT_EQ(
+        net_sign_verify_key(cli_signer_key(signer), r.body, r.body_len, r.signature, r.signature_len), ZD_OK);
     /* Another device's certificate: not its signature. */
-    CHECK_INT_EQ(net_sign_verify(cert_b, r.body, r.body_len, r.signature, r.signature_len), ZD_EUNAUTHENTICATED);
+    CHECK_INT_EQ(net_sign_verify(cert_b, r.body, r.body_len, r.signature, r.signature_len),
+                 ZD_EUNAUTHENTICATED);
 
     /* Every single flipped bit of the body fails; so does every flipped bit of the signature. */
     for (size_t i = 0; i < r.body_len; i++) {
@@ -129,11 +131,13 @@ static void test_round_trip(cli_signer *signer, X509 *cert_a, X509 *cert_b)
         }
     }
     /* Truncated, empty and oversized signatures. */
-    CHECK_INT_EQ(net_sign_verify(cert_a, r.body, r.body_len, r.signature, r.signature_len - 1), ZD_EUNAUTHENTICATED);
+    CHECK_INT_EQ(net_sign_verify(cert_a, r.body, r.body_len, r.signature, r.signature_len - 1),
+                 ZD_EUNAUTHENTICATED);
     CHECK_INT_EQ(net_sign_verify(cert_a, r.body, r.body_len, r.signature, 0), ZD_EINVALID_ARGUMENT);
     CHECK_INT_EQ(net_sign_verify(cert_a, r.body, r.body_len, r.signature, NET_SIGN_MAX_BYTES + 1),
                  ZD_EINVALID_ARGUMENT);
-    CHECK_INT_EQ(net_sign_verify(NULL, r.body, r.body_len, r.signature, r.signature_len), ZD_EINVALID_ARGUMENT);
+    CHECK_INT_EQ(net_sign_verify(NULL, r.body, r.body_len, r.signature, r.signature_len),
+                 ZD_EINVALID_ARGUMENT);
     /* Still intact after all that. */
     CHECK_INT_EQ(net_sign_verify(cert_a, r.body, r.body_len, r.signature, r.signature_len), ZD_OK);
 
@@ -162,7 +166,8 @@ static void test_round_trip(cli_signer *signer, X509 *cert_a, X509 *cert_b)
     CHECK_INT_EQ(again.capture_ms, 1772600000123LL);
     CHECK_INT_EQ(again.body_len, r.body_len);
     CHECK_MEM_EQ(again.body, r.body, r.body_len);
-    CHECK_INT_EQ(net_sign_verify(cert_a, again.body, again.body_len, again.signature, again.signature_len), ZD_OK);
+    CHECK_INT_EQ(net_sign_verify(cert_a, again.body, again.body_len, again.signature, again.signature_len),
+                 ZD_OK);
     cli_record_finish(&again);
 
     /* A correction names the record it corrects. */

@@ -22,7 +22,8 @@ static char dir[256];
 static char db_path[512];
 
 /* A record as the store sees it: the store neither parses nor verifies bodies, so fixed bytes do. */
-static void fake_record(cli_record *r, unsigned n, int kind, const char *subject, uint32_t date, int64_t capture)
+static void fake_record(cli_record *r, unsigned n, int kind, const char *subject, uint32_t date,
+                        int64_t capture)
 {
     memset(r, 0, sizeof(*r));
     for (int i = 0; i < CLI_UUID_BYTES; i++)
@@ -43,7 +44,8 @@ static void fake_record(cli_record *r, unsigned n, int kind, const char *subject
     memcpy(r->signature, "sig-sig!", 8);
 }
 
-static void enqueue_fake(cli_store *s, unsigned n, int kind, const char *subject, uint32_t date, int64_t capture)
+static void enqueue_fake(cli_store *s, unsigned n, int kind, const char *subject, uint32_t date,
+                         int64_t capture)
 {
     cli_record r;
     fake_record(&r, n, kind, subject, date, capture);
@@ -249,8 +251,8 @@ static void test_two_writers(void)
                 _exit(2);
             for (unsigned i = 0; i < EACH; i++) {
                 cli_record r;
-                fake_record(&r, 2000 + (unsigned)w * 100 + i, 1, w ? "S43010101-9-2" : "S43010101-9-1", 20260305,
-                            100 + i);
+                fake_record(&r, 2000 + (unsigned)w * 100 + i, 1, w ? "S43010101-9-2" : "S43010101-9-1",
+                            20260305, 100 + i);
                 zd_err rc = cli_store_outbox_enqueue(s, &r);
                 cli_record_finish(&r);
                 if (rc != ZD_OK)
@@ -341,13 +343,15 @@ static void test_ordering_and_dedup(cli_store *s)
     enqueue_fake(s, 22, ZERODROP__V1__RECORD_KIND__RECORD_ROLL_CALL, "S43010199-7-1", 20260311, 3);
     cli_outbox_row row;
     CHECK_INT_EQ(cli_store_outbox_latest(s, ZERODROP__V1__RECORD_KIND__RECORD_ROLL_CALL, "S43010199-7-1",
-                                         20260310, &row), ZD_OK);
+                                         20260310, &row),
+                 ZD_OK);
     uint8_t u21[CLI_UUID_BYTES];
     uuid_of(21, u21);
     CHECK_MEM_EQ(row.uuid, u21, CLI_UUID_BYTES);
     cli_outbox_row_finish(&row);
     CHECK_INT_EQ(cli_store_outbox_latest(s, ZERODROP__V1__RECORD_KIND__RECORD_ROLL_CALL, "S43010199-7-1",
-                                         20260312, &row), ZD_ENOT_FOUND);
+                                         20260312, &row),
+                 ZD_ENOT_FOUND);
 }
 
 static Zerodrop__V1__RecordResult result_for(uint8_t *uuid, Zerodrop__V1__RecordStatus status)
@@ -476,7 +480,8 @@ static void test_results(cli_store *s)
     /* A rejected roll call no longer counts as the latest of its day. */
     cli_outbox_row latest;
     CHECK_INT_EQ(cli_store_outbox_latest(s, ZERODROP__V1__RECORD_KIND__RECORD_ROLL_CALL, "S43010199-7-1",
-                                         20260310, &latest), ZD_OK);
+                                         20260310, &latest),
+                 ZD_OK);
     uint8_t u21[CLI_UUID_BYTES];
     uuid_of(21, u21);
     CHECK_MEM_EQ(latest.uuid, u21, CLI_UUID_BYTES);

@@ -11,12 +11,12 @@
 #include "store.h"
 #include "validate.h"
 
-#define A "G430101201301010011"  /* 王小明, 7-2 */
-#define B "G430101201302020022"  /* 李小红, 7-2 */
-#define C "G430101201903030033"  /* 张三, 1-1 */
-#define D "G430101201304040044"  /* left the school, was 7-2 */
-#define E "G430101201305050055"  /* another school's student */
-#define U "G430101201306060066"  /* nowhere in the roster */
+#define A "G430101201301010011" /* 王小明, 7-2 */
+#define B "G430101201302020022" /* 李小红, 7-2 */
+#define C "G430101201903030033" /* 张三, 1-1 */
+#define D "G430101201304040044" /* left the school, was 7-2 */
+#define E "G430101201305050055" /* another school's student */
+#define U "G430101201306060066" /* nowhere in the roster */
 #define CLASS72 "S43010101-7-2"
 #define TODAY 20260304u
 
@@ -77,8 +77,9 @@ static void test_dates(void)
     CHECK_INT_EQ(cli_date_parse("2024-02-29", &d), ZD_OK);
     CHECK_INT_EQ(d, 20240229);
     CHECK_INT_EQ(cli_date_parse("2000-02-29", &d), ZD_OK);
-    const char *bad[] = {"2026-02-29", "2100-02-28", "1999-12-31", "2026-04-31", "2026-13-01", "2026-00-10",
-                         "2026-01-00", "2026-3-4", "2026/03/04", "20260304", "", "2026-03-04x", "2026-0a-04"};
+    const char *bad[] = {"2026-02-29", "2100-02-28",  "1999-12-31", "2026-04-31", "2026-13-01",
+                         "2026-00-10", "2026-01-00",  "2026-3-4",   "2026/03/04", "20260304",
+                         "",           "2026-03-04x", "2026-0a-04"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         d = 7;
         CHECK_INT_EQ(cli_date_parse(bad[i], &d), ZD_EINVALID_ARGUMENT);
@@ -153,7 +154,8 @@ static void test_roll_call(cli_store *s)
 
     rc.class_code = "S43010101-7-9";
     expect(cli_validate_roll_call(s, &rc, TODAY, &p), &p, ZD_EINVALID_ARGUMENT, "class_code",
-           "class S43010101-7-9 is not in this school's roster; check the class, or run sync to refresh the roster");
+           "class S43010101-7-9 is not in this school's roster; check the class, or run sync to refresh the "
+           "roster");
     rc.class_code = " ";
     expect(cli_validate_roll_call(s, &rc, TODAY, &p), &p, ZD_EINVALID_ARGUMENT, "class_code",
            "the roll call names no class");
@@ -245,8 +247,8 @@ static void test_daily_report(cli_store *s)
     expect(cli_validate_daily_report(s, &dr, "S43010101", TODAY, &p), &p, ZD_EINVALID_ARGUMENT,
            "events[1].student_id", "the same event for student " A " is listed twice");
     e2.type = ZERODROP__V1__EVENT_TYPE__EVENT_UNSPECIFIED;
-    expect(cli_validate_daily_report(s, &dr, "S43010101", TODAY, &p), &p, ZD_EINVALID_ARGUMENT, "events[1].type",
-           "event 2 does not say what happened");
+    expect(cli_validate_daily_report(s, &dr, "S43010101", TODAY, &p), &p, ZD_EINVALID_ARGUMENT,
+           "events[1].type", "event 2 does not say what happened");
     dr.kind = ZERODROP__V1__REPORT_KIND__REPORT_KIND_UNSPECIFIED;
     expect(cli_validate_daily_report(s, &dr, "S43010101", TODAY, &p), &p, ZD_EINVALID_ARGUMENT, "kind",
            "the report is neither a zero-report nor an events report");
@@ -267,15 +269,19 @@ static void test_corrections(cli_store *s, cli_signer *signer)
     cli_problem p;
     CHECK_INT_EQ(cli_roll_call_latest(s, CLASS72, TODAY, &old), ZD_ENOT_FOUND);
     const char *only_a[] = {A};
-    expect(cli_roll_call_correct(NULL, CLASS72, TODAY, CLI_MARK_PRESENT, only_a, 1, NULL, false, "clerk", &rc, &p),
+    expect(cli_roll_call_correct(NULL, CLASS72, TODAY, CLI_MARK_PRESENT, only_a, 1, NULL, false, "clerk", &rc,
+                                 &p),
            &p, ZD_EINVALID_ARGUMENT, "corrects",
-           "no roll call of class S43010101-7-2 on 2026-03-04 has been recorded, so nobody can be marked present");
-    expect(cli_roll_call_correct(NULL, CLASS72, TODAY, CLI_MARK_ABSENT, only_a, 0, "sick", false, "clerk", &rc, &p),
+           "no roll call of class S43010101-7-2 on 2026-03-04 has been recorded, so nobody can be marked "
+           "present");
+    expect(cli_roll_call_correct(NULL, CLASS72, TODAY, CLI_MARK_ABSENT, only_a, 0, "sick", false, "clerk",
+                                 &rc, &p),
            &p, ZD_EINVALID_ARGUMENT, "absences", "name at least one student");
 
     /* First roll call of the day: A absent, excused. */
-    CHECK_INT_EQ(cli_roll_call_correct(NULL, CLASS72, TODAY, CLI_MARK_ABSENT, only_a, 1, "sick", true, "clerk", &rc,
-                                       &p), ZD_OK);
+    CHECK_INT_EQ(cli_roll_call_correct(NULL, CLASS72, TODAY, CLI_MARK_ABSENT, only_a, 1, "sick", true,
+                                       "clerk", &rc, &p),
+                 ZD_OK);
     CHECK_STR_EQ(rc->class_code, CLASS72);
     CHECK_INT_EQ(rc->date, TODAY);
     CHECK_INT_EQ(rc->corrects.len, 0);
@@ -293,8 +299,9 @@ static void test_corrections(cli_store *s, cli_signer *signer)
     CHECK_INT_EQ(cli_roll_call_latest(s, CLASS72, TODAY, &old), ZD_OK);
     CHECK_MEM_EQ(old->uuid.data, first.uuid, CLI_UUID_BYTES);
     const char *b_and_a[] = {B, A, B};
-    CHECK_INT_EQ(cli_roll_call_correct(old, NULL, 0, CLI_MARK_ABSENT, b_and_a, 3, "family", false, "head", &rc, &p),
-                 ZD_OK);
+    CHECK_INT_EQ(
+        cli_roll_call_correct(old, NULL, 0, CLI_MARK_ABSENT, b_and_a, 3, "family", false, "head", &rc, &p),
+        ZD_OK);
     zerodrop__v1__roll_call__free_unpacked(old, NULL);
     CHECK_INT_EQ(rc->corrects.len, CLI_UUID_BYTES);
     CHECK_MEM_EQ(rc->corrects.data, first.uuid, CLI_UUID_BYTES);
@@ -316,9 +323,11 @@ static void test_corrections(cli_store *s, cli_signer *signer)
     CHECK_MEM_EQ(old->uuid.data, second.uuid, CLI_UUID_BYTES);
     const char *c_only[] = {C};
     expect(cli_roll_call_correct(old, NULL, 0, CLI_MARK_PRESENT, c_only, 1, NULL, false, "head", &rc, &p), &p,
-           ZD_EINVALID_ARGUMENT, "absences", "student " C " was not recorded absent in class S43010101-7-2 on 2026-03-04");
-    CHECK_INT_EQ(cli_roll_call_correct(old, NULL, 0, CLI_MARK_PRESENT, only_a, 1, NULL, false, "head", &rc, &p),
-                 ZD_OK);
+           ZD_EINVALID_ARGUMENT, "absences",
+           "student " C " was not recorded absent in class S43010101-7-2 on 2026-03-04");
+    CHECK_INT_EQ(
+        cli_roll_call_correct(old, NULL, 0, CLI_MARK_PRESENT, only_a, 1, NULL, false, "head", &rc, &p),
+        ZD_OK);
     zerodrop__v1__roll_call__free_unpacked(old, NULL);
     CHECK_INT_EQ(rc->n_absences, 1);
     CHECK_STR_EQ(rc->absences[0]->student_id, B);

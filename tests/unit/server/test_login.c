@@ -162,7 +162,6 @@ typedef struct outcome {
     char user[SRV_LOGIN_USER_MAX + 1];
     Zerodrop__V1__Role role;
     uint8_t token[SRV_TOKEN_BYTES];
-    uint8_t digest[SRV_TOKEN_DIGEST_BYTES];
     int64_t expires_ms;
 } outcome;
 
@@ -188,7 +187,6 @@ static void on_login(void *data, zd_err code, const char *message, const srv_log
         snprintf(o->user, sizeof o->user, "%s", out->user);
         o->role = out->role;
         memcpy(o->token, out->token, SRV_TOKEN_BYTES);
-        memcpy(o->digest, out->token_digest, SRV_TOKEN_DIGEST_BYTES);
         o->expires_ms = out->expires_ms;
     }
 }
@@ -393,17 +391,21 @@ static void test_tokens(srv_login *l, PGconn *pg)
     CHECK_INT_EQ(o.code, ZD_EFORBIDDEN);
     owner_exec(pg, "UPDATE zd.app_user SET disabled = false WHERE username = 'officer1'");
 
-    /* logout ends it for good */
+    /* logout on this device ends clerk1's sessions here for good (three so far), not elsewhere */
+    outcome elsewhere = run_login(l, SCHOOL, "S43010101", fp_b, "clerk1", "clerk-pass", NULL);
+    CHECK_INT_EQ(elsewhere.code, ZD_OK);
     outcome done;
     memset(&done, 0, sizeof done);
-    CHECK_INT_EQ(srv_login_end(l, SCHOOL, "S43010101", first.digest, on_login, &done, on_ref, on_unref),
+    CHECK_INT_EQ(srv_login_end(l, SCHOOL, "S43010101", "clerk1", fp_a, on_login, &done, on_ref, on_unref),
                  ZD_OK);
     wait_flag(&done.done, 10000, "logout");
     CHECK_INT_EQ(done.code, ZD_OK);
     o = run_login(l, SCHOOL, "S43010101", fp_a, "clerk1", NULL, first.token);
     CHECK_INT_EQ(o.code, ZD_EUNAUTHENTICATED);
     CHECK_STR_EQ(o.message, ended);
-    CHECK_INT_EQ(owner_count(pg, "SELECT count(*) FROM zd.app_session WHERE ended_at IS NOT NULL"), 1);
+    CHECK_INT_EQ(owner_count(pg, "SELECT count(*) FROM zd.app_session WHERE ended_at IS NOT NULL"), 3);
+    o = run_login(l, SCHOOL, "S43010101", fp_b, "clerk1", NULL, elsewhere.token);
+    CHECK_INT_EQ(o.code, ZD_OK);
 
     /* expiry follows the server's clock */
     outcome later = run_login(l, SCHOOL, "S43010101", fp_a, "clerk1", "clerk-pass", NULL);
@@ -416,7 +418,7 @@ static void test_tokens(srv_login *l, PGconn *pg)
     CHECK_INT_EQ(o.code, ZD_EUNAUTHENTICATED);
 
     /* every password login that succeeded left exactly one session row */
-    CHECK_INT_EQ(owner_count(pg, "SELECT count(*) FROM zd.app_session"), 8);
+    CHECK_INT_EQ(owner_count(pg, "SELECT count(*) FROM zd.app_session"), 9);
 }
 
 static void test_database_away(void)
