@@ -14,14 +14,16 @@
 
 typedef struct srv_config {
     /* [server] */
-    char *listen;  /* IPv4 or IPv6 literal */
-    uint32_t port; /* 0: let the kernel choose (the log line `listening` names the port) */
+    char *listen;            /* IPv4 or IPv6 literal */
+    uint32_t port;           /* 0: let the kernel choose (the log line `listening` names the port) */
     char *cert;
     char *key;
     char *ca;
     char *crl;
-    int log_level;         /* srv_log_level */
-    char *test_clock_file; /* "" when unset */
+    int log_level;           /* srv_log_level */
+    char *test_clock_file;   /* "" when unset */
+    uint64_t password_memory_kib; /* argon2id cost of new hashes and the dummy: memory (KiB) */
+    uint64_t password_passes;     /* and passes; stored hashes carry their own */
 
     /* [limits] */
     uint64_t max_frame_bytes;
@@ -34,10 +36,10 @@ typedef struct srv_config {
     uint64_t idle_timeout_ms;
 
     /* [database] */
-    char *conninfo; /* "" : transport only */
+    char *conninfo;          /* "" : transport only */
     char *owner_conninfo;
-    char *migrations_dir; /* default: the source tree's sql/ */
-    char *scope_key_file; /* secret for scope tokens (sql/README.md); migrate creates it when missing */
+    char *migrations_dir;    /* default: the source tree's sql/ */
+    char *scope_key_file;    /* secret for scope tokens (sql/README.md); migrate creates it when missing */
     uint64_t pool_size;
     uint64_t queue_max;
 } srv_config;
