@@ -30,14 +30,8 @@ typedef struct key {
     const char *def;
 } key;
 
-#define STR(s, n, d)                                                                                         \
-    {                                                                                                        \
-        s, #n, K_STR, offsetof(srv_config, n), 0, 0, d                                                       \
-    }
-#define U64(s, n, lo, hi, d)                                                                                 \
-    {                                                                                                        \
-        s, #n, K_U64, offsetof(srv_config, n), lo, hi, d                                                     \
-    }
+#define STR(s, n, d) {s, #n, K_STR, offsetof(srv_config, n), 0, 0, d}
+#define U64(s, n, lo, hi, d) {s, #n, K_U64, offsetof(srv_config, n), lo, hi, d}
 
 static const key keys[] = {
     {"server", "listen", K_ADDR, offsetof(srv_config, listen), 0, 0, "127.0.0.1"},
@@ -158,7 +152,7 @@ typedef struct parse {
     srv_config *cfg;
     FILE *f;
     const char *path;
-    int line; /* the line the reader handed out last */
+    int line;        /* the line the reader handed out last */
     int failed;
     char *err;
 } parse;

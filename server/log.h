@@ -29,8 +29,7 @@ __attribute__((format(printf, 3, 4)))
 void srv_log(srv_log_level level, const char *event, const char *fmt, ...);
 
 /* Writes s into out (size n) as a log value: unchanged when it has no space, quote, backslash or control
- * character, else in double quotes with those escaped. Truncates to fit; always NUL-terminates. Returns out.
- */
+ * character, else in double quotes with those escaped. Truncates to fit; always NUL-terminates. Returns out. */
 const char *srv_log_quote(char *out, size_t n, const char *s);
 
 #endif

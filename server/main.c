@@ -32,16 +32,16 @@ static const subcommand subcommands[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: zerodropd --config FILE      serve the county (see HACKING.md for the keys)\n"
-                 "       zerodropd COMMAND [ARGS]     run a command (COMMAND --help for its options)\n"
-                 "       zerodropd --version | --help\n");
+    fprintf(out,
+            "usage: zerodropd --config FILE      serve the county (see HACKING.md for the keys)\n"
+            "       zerodropd COMMAND [ARGS]     run a command (COMMAND --help for its options)\n"
+            "       zerodropd --version | --help\n");
     if (subcommands[0].name != NULL) {
         fprintf(out, "commands:\n");
         for (const subcommand *s = subcommands; s->name; s++)
             fprintf(out, "  %-12s %s\n", s->name, s->summary);
     }
-    fprintf(out,
-            "signals: TERM/INT finish what is in flight and exit; HUP reloads the CRL (and test clock)\n");
+    fprintf(out, "signals: TERM/INT finish what is in flight and exit; HUP reloads the CRL (and test clock)\n");
 }
 
 static int serve(const char *path)

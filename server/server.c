@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "handlers_device.h"
+#include "handlers_import.h"
 #include "login.h"
 #include "log.h"
 
@@ -83,11 +84,11 @@ static void session_closed(net_conn *c)
     if (srv->stopping && srv->n_conns == 0)
         db_close_soon(srv);
     char inst[64], detail[200];
-    srv_log(
-        SRV_LOG_INFO, "closed", "conn=%llu institution=%s reason=%s detail=%s requests=%llu",
-        (unsigned long long)s->id, srv_session_institution(s, inst, sizeof(inst)), net_conn_close_reason(c),
-        srv_log_quote(detail, sizeof(detail), net_conn_close_detail(c)[0] ? net_conn_close_detail(c) : "-"),
-        (unsigned long long)s->requests);
+    srv_log(SRV_LOG_INFO, "closed", "conn=%llu institution=%s reason=%s detail=%s requests=%llu",
+            (unsigned long long)s->id, srv_session_institution(s, inst, sizeof(inst)), net_conn_close_reason(c),
+            srv_log_quote(detail, sizeof(detail), net_conn_close_detail(c)[0] ? net_conn_close_detail(c) : "-"),
+            (unsigned long long)s->requests);
+    srv_import_session_closed(s); /* an unfinished upload's memory goes with its session */
 }
 
 static void session_free(net_conn *c)
@@ -150,8 +151,7 @@ static void on_connection(uv_stream_t *l, int status)
     srv->sessions = s;
     int rc = uv_accept(l, (uv_stream_t *)&s->conn.tcp);
     if (rc != 0) {
-        srv_log(SRV_LOG_WARN, "accept_failed", "conn=%llu error=%s", (unsigned long long)s->id,
-                uv_err_name(rc));
+        srv_log(SRV_LOG_WARN, "accept_failed", "conn=%llu error=%s", (unsigned long long)s->id, uv_err_name(rc));
         net_conn_close(&s->conn, "accept_failed", NULL);
         return;
     }
@@ -241,8 +241,7 @@ static int listen_on(srv_server *srv)
         goto fail;
     srv->listener.data = srv;
     srv->listening = 1;
-    rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&ss,
-                     ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+    rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&ss, ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
     if (rc != 0)

@@ -24,14 +24,14 @@
 struct srv_request {
     srv_session *session;
     srv_request *next;
-    Zerodrop__V1__Envelope *env; /* NULL for an undecodable frame */
+    Zerodrop__V1__Envelope *env;       /* NULL for an undecodable frame */
     Zerodrop__V1__Envelope__BodyCase body;
     uint64_t id;
     uint64_t started_ns;
     int done;
-    int code; /* the reply's Error code, or 0 */
+    int code;                          /* the reply's Error code, or 0 */
     const char *close_reason;
-    net_buf reply; /* the packed frame, header included */
+    net_buf reply;                     /* the packed frame, header included */
 };
 
 const Zerodrop__V1__Envelope *srv_request_envelope(const srv_request *req)
@@ -88,10 +88,9 @@ static void request_log(const srv_request *req, int delivered)
     double ms = (double)(uv_hrtime() - req->started_ns) / 1e6;
     srv__stats_request(s->server, req->env ? (int)req->body : 0, req->code, ms);
     srv_log(SRV_LOG_INFO, "request", "conn=%llu id=%llu institution=%s user=%s type=%s result=%s ms=%.3f%s",
-            (unsigned long long)s->id, (unsigned long long)req->id,
-            srv_session_institution(s, inst, sizeof(inst)), s->user[0] ? s->user : "-",
-            req->env ? srv_dispatch_name(req->body) : "undecodable", zd_err_name(req->code), ms,
-            delivered ? "" : " delivered=no");
+            (unsigned long long)s->id, (unsigned long long)req->id, srv_session_institution(s, inst, sizeof(inst)),
+            s->user[0] ? s->user : "-", req->env ? srv_dispatch_name(req->body) : "undecodable",
+            zd_err_name(req->code), ms, delivered ? "" : " delivered=no");
 }
 
 /* Sends every answered request at the head of the queue, in order. */
@@ -108,8 +107,7 @@ static void session_flush(srv_session *s)
             s->tail = NULL;
         int delivered = 0;
         if (s->conn.state == NET_CONN_OPEN || s->conn.state == NET_CONN_DRAINING)
-            delivered =
-                net_conn_write_bytes(&s->conn, net_buf_bytes(&req->reply), net_buf_len(&req->reply)) == 0;
+            delivered = net_conn_write_bytes(&s->conn, net_buf_bytes(&req->reply), net_buf_len(&req->reply)) == 0;
         request_log(req, delivered);
         s->requests++;
         const char *close_reason = req->close_reason;
@@ -139,8 +137,7 @@ static void request_complete(srv_request *req, Zerodrop__V1__Envelope *env)
                 (unsigned long long)req->id);
         return;
     }
-    req->code =
-        env->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR && env->error ? (int)env->error->code : 0;
+    req->code = env->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR && env->error ? (int)env->error->code : 0;
     if (request_pack(req, env) != 0) {
         Zerodrop__V1__Envelope e = ZERODROP__V1__ENVELOPE__INIT;
         Zerodrop__V1__Error err = ZERODROP__V1__ERROR__INIT;
@@ -215,9 +212,8 @@ static void session_take(srv_session *s, Zerodrop__V1__Envelope *env)
     const srv_route *route = srv_dispatch_find(req->body, s->server->overrides);
     if (route == NULL) {
         srv_request_fail(req, ZD_EINVALID_ARGUMENT, "body",
-                         req->body == ZERODROP__V1__ENVELOPE__BODY__NOT_SET
-                             ? "the request is empty"
-                             : "this server does not know that request");
+                         req->body == ZERODROP__V1__ENVELOPE__BODY__NOT_SET ? "the request is empty"
+                                                                             : "this server does not know that request");
         return;
     }
     zd_err allowed = srv_authz_check(req->body, s->role, s->level);

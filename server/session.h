@@ -24,24 +24,25 @@ typedef struct srv_session srv_session;
 typedef struct srv_request srv_request;
 
 struct srv_session {
-    net_conn conn; /* first: the connection's memory is the session's */
+    net_conn conn;               /* first: the connection's memory is the session's */
     srv_server *server;
-    srv_session *prev, *next; /* the server's list of live sessions */
-    uint64_t id;              /* for logs: conn=<id> */
-    char peer_addr[64];       /* "127.0.0.1:40001" */
+    srv_session *prev, *next;    /* the server's list of live sessions */
+    uint64_t id;                 /* for logs: conn=<id> */
+    char peer_addr[64];          /* "127.0.0.1:40001" */
     int established;
-    net_tls_peer peer;         /* institution and fingerprint, from the certificate */
-    Zerodrop__V1__Level level; /* peer.level as the wire enum */
+    net_tls_peer peer;           /* institution and fingerprint, from the certificate */
+    Zerodrop__V1__Level level;   /* peer.level as the wire enum */
     int hello_done;
-    int refusing; /* a reply that hangs up is queued: later frames are dropped */
+    int refusing;                /* a reply that hangs up is queued: later frames are dropped */
     /* Set by the login handler (a later issue); ROLE_UNSPECIFIED and "" until then. */
     Zerodrop__V1__Role role;
     char user[64];
-    void *auth; /* the login module's own state, if it needs any */
+    void *auth;                  /* the login module's own state, if it needs any */
+    void *import;                /* handlers_import.c: the file being gathered, if any */
     /* requests in arrival order */
     srv_request *head, *tail;
     int flushing;
-    uint64_t requests; /* answered, for the close log line */
+    uint64_t requests;           /* answered, for the close log line */
 };
 
 /* A request handler: reads srv_request_envelope(req), answers exactly once (now or later). */
