@@ -44,5 +44,11 @@ void cli_json_str(FILE *out, const char *s);
 
 /* The commands (one per cmd_*.c). */
 extern const cli_command cli_cmd_ping;
+extern const cli_command cli_cmd_roster;
+extern const cli_command cli_cmd_absent;
+extern const cli_command cli_cmd_present;
+extern const cli_command cli_cmd_report;
+extern const cli_command cli_cmd_status;
+extern const cli_command cli_cmd_sync;
 
 #endif

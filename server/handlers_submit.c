@@ -360,24 +360,36 @@ static const char *value(const srv_db_job *job, size_t stmt, int col)
     return v ? v : "";
 }
 
+/* What one RecordResult points at, kept together so the reply needs two allocations. */
+typedef struct result_slot {
+    Zerodrop__V1__RecordResult result;
+    Zerodrop__V1__Error error;
+    Zerodrop__V1__Receipt receipt;
+    uint8_t hash[32];
+} result_slot;
+
 static void reply_results(submit_call *call, srv_db_job *job)
 {
     size_t n = call->n;
-    Zerodrop__V1__RecordResult *res = calloc(n ? n : 1, sizeof(*res));
-    Zerodrop__V1__RecordResult **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
-    Zerodrop__V1__Error *errs = calloc(n ? n : 1, sizeof(*errs));
-    Zerodrop__V1__Receipt *recs = calloc(n ? n : 1, sizeof(*recs));
-    uint8_t(*hashes)[32] = calloc(n ? n : 1, sizeof(*hashes));
-    if (res == NULL || ptrs == NULL || errs == NULL || recs == NULL || hashes == NULL) {
+    Zerodrop__V1__RecordResult **ptrs = NULL;
+    result_slot *slots = calloc(n ? n : 1, sizeof(*slots));
+    if (slots == NULL) {
+        srv_request_fail(call->req, ZD_EINTERNAL, "", "the server is out of memory");
+        return;
+    }
+    ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+    if (ptrs == NULL) {
         srv_request_fail(call->req, ZD_EINTERNAL, "", "the server is out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         submit_item *it = &call->items[i];
-        Zerodrop__V1__RecordResult *r = &res[i];
+        Zerodrop__V1__RecordResult *r = &slots[i].result;
+        Zerodrop__V1__Error *errs = &slots[i].error;
+        Zerodrop__V1__Receipt *recs = &slots[i].receipt;
         zerodrop__v1__record_result__init(r);
-        zerodrop__v1__error__init(&errs[i]);
-        zerodrop__v1__receipt__init(&recs[i]);
+        zerodrop__v1__error__init(errs);
+        zerodrop__v1__receipt__init(recs);
         ptrs[i] = r;
         r->uuid.data = it->uuid;
         r->uuid.len = it->uuid_len;
@@ -390,15 +402,15 @@ static void reply_results(submit_call *call, srv_db_job *job)
             snprintf(it->message, sizeof(it->message), "%s", value(job, s, 3));
             const char *hex = value(job, s, 5);
             if (strcmp(status, "accepted") == 0 || strcmp(status, "duplicate") == 0) {
-                recs[i].chain_seq = strtoull(value(job, s, 4), NULL, 10);
-                recs[i].received_ms = strtoll(value(job, s, 6), NULL, 10);
+                recs->chain_seq = strtoull(value(job, s, 4), NULL, 10);
+                recs->received_ms = strtoll(value(job, s, 6), NULL, 10);
                 if (strlen(hex) == 64) {
                     for (size_t k = 0; k < 32; k++)
-                        hashes[i][k] = (uint8_t)(hex_nibble(hex[2 * k]) << 4 | hex_nibble(hex[2 * k + 1]));
-                    recs[i].chain_hash.data = hashes[i];
-                    recs[i].chain_hash.len = 32;
+                        slots[i].hash[k] = (uint8_t)(hex_nibble(hex[2 * k]) << 4 | hex_nibble(hex[2 * k + 1]));
+                    recs->chain_hash.data = slots[i].hash;
+                    recs->chain_hash.len = 32;
                 }
-                r->receipt = &recs[i];
+                r->receipt = recs;
             }
         } else if (it->stmt >= 0) {
             it->code = ZD_EINTERNAL;
@@ -410,10 +422,10 @@ static void reply_results(submit_call *call, srv_db_job *job)
             r->status = ZERODROP__V1__RECORD_STATUS__RECORD_DUPLICATE;
         } else {
             r->status = ZERODROP__V1__RECORD_STATUS__RECORD_REJECTED;
-            errs[i].code = (Zerodrop__V1__ErrorCode)(strcmp(status, "conflict") == 0 ? ZD_ECONFLICT : it->code);
-            errs[i].field = it->field;
-            errs[i].message = it->message;
-            r->error = &errs[i];
+            errs->code = (Zerodrop__V1__ErrorCode)(strcmp(status, "conflict") == 0 ? ZD_ECONFLICT : it->code);
+            errs->field = it->field;
+            errs->message = it->message;
+            r->error = errs;
         }
     }
     Zerodrop__V1__SubmitResult sr = ZERODROP__V1__SUBMIT_RESULT__INIT;
@@ -424,11 +436,8 @@ static void reply_results(submit_call *call, srv_db_job *job)
     e.submit_result = &sr;
     srv_request_reply(call->req, &e);
 out:
-    free(res);
     free(ptrs);
-    free(errs);
-    free(recs);
-    free(hashes);
+    free(slots);
 }
 
 static void submit_done(srv_db_job *job, void *data)
@@ -460,7 +469,11 @@ void srv_submit_handle(srv_request *req)
     }
     X509 *cert = net_tls_peer_cert(&s->conn.tls);
     submit_call *call = calloc(1, sizeof(*call) + m->n_records * sizeof(submit_item));
-    srv_db_job *job = call ? srv_db_job_create(srv->db, submit_done, call) : NULL;
+    if (call == NULL) {
+        srv_request_fail(req, ZD_EINTERNAL, "", "the server is out of memory");
+        return;
+    }
+    srv_db_job *job = srv_db_job_create(srv->db, submit_done, call);
     if (job == NULL) {
         free(call);
         srv_request_fail(req, ZD_EINTERNAL, "", "the server is out of memory");

@@ -262,3 +262,5 @@ GRANT EXECUTE ON FUNCTION zd.submit__existing(text, uuid, bytea), zd.submit__rej
     zd.submit_roll_call(uuid, text, text, date, uuid, text, jsonb, bigint, bigint, bytea, bytea),
     zd.submit_daily_report(uuid, text, text, date, text, uuid, text, jsonb, bigint, bigint, bytea, bytea)
     TO zerodrop_app;
+-- The submit functions run as the application role and read the school year of a date.
+GRANT EXECUTE ON FUNCTION zd.school_year_of(date) TO zerodrop_app;
