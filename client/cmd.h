@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 
+#include "envelope.pb-c.h"
 #include "home.h"
 
 typedef struct cli_ctx {
@@ -50,5 +51,20 @@ extern const cli_command cli_cmd_present;
 extern const cli_command cli_cmd_report;
 extern const cli_command cli_cmd_status;
 extern const cli_command cli_cmd_sync;
+extern const cli_command cli_cmd_login;
+extern const cli_command cli_cmd_logout;
+extern const cli_command cli_cmd_admin;
+
+/* Sub-commands of `admin` (cmd_admin.c lists them): argv[0] is the sub-command's name. */
+extern const cli_command cli_admin_import_register;
+extern const cli_command cli_admin_import_household;
+extern const cli_command cli_admin_calendar;
+extern const cli_command cli_admin_settings;
+extern const cli_command cli_admin_user;   /* cmd_admin_users.c: user add|disable|passwd */
+extern const cli_command cli_admin_device; /* cmd_admin_users.c: device add|revoke|list */
+extern const cli_command cli_admin_stats;  /* cmd_admin_users.c */
+
+/* Prints the server's Error reply as one line on stderr ("zerodrop: WHAT: message (field F)") and returns 1. */
+int cli_fail_reply(const char *what, const Zerodrop__V1__Envelope *reply);
 
 #endif

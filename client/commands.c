@@ -12,6 +12,9 @@ const cli_command *const cli_commands[] = {
     &cli_cmd_report,
     &cli_cmd_status,
     &cli_cmd_sync,
+    &cli_cmd_login,
+    &cli_cmd_logout,
+    &cli_cmd_admin,
     /* one line per command, e.g. &cli_cmd_enroll, */
     NULL,
 };
@@ -37,6 +40,16 @@ int cli_fail(const char *fmt, ...)
             *p = ' ';
     fprintf(stderr, "zerodrop: %s\n", line);
     return 1;
+}
+
+int cli_fail_reply(const char *what, const Zerodrop__V1__Envelope *reply)
+{
+    if (reply->body_case != ZERODROP__V1__ENVELOPE__BODY_ERROR || reply->error == NULL)
+        return cli_fail("%s: the server answered with something unexpected", what);
+    const Zerodrop__V1__Error *e = reply->error;
+    if (e->field != NULL && e->field[0] != '\0')
+        return cli_fail("%s: %s (field %s)", what, e->message, e->field);
+    return cli_fail("%s: %s", what, e->message);
 }
 
 int cli_home_open(const cli_ctx *ctx, cli_home *h)

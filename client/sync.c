@@ -1,85 +1,25 @@
 /* The sync engine; see sync.h. */
 #include "sync.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "record.h"
 #include "rpc.h"
+#include "session.h"
 
-/* The session file holds the login token: hex text (one line) or the raw bytes. */
-static size_t session_token_read(const char *path, uint8_t *out, size_t max)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return 0;
-    uint8_t raw[512];
-    size_t n = fread(raw, 1, sizeof(raw), f);
-    fclose(f);
-    while (n > 0 && (raw[n - 1] == '\n' || raw[n - 1] == '\r' || raw[n - 1] == ' '))
-        n--;
-    int hex = n > 0 && n % 2 == 0;
-    for (size_t i = 0; hex && i < n; i++)
-        hex = (raw[i] >= '0' && raw[i] <= '9') || (raw[i] >= 'a' && raw[i] <= 'f');
-    if (hex) {
-        size_t k = n / 2;
-        if (k > max)
-            return 0;
-        for (size_t i = 0; i < k; i++) {
-            unsigned v;
-            char two[3] = {(char)raw[2 * i], (char)raw[2 * i + 1], 0};
-            if (sscanf(two, "%2x", &v) != 1)
-                return 0;
-            out[i] = (uint8_t)v;
-        }
-        return k;
-    }
-    if (n > max)
-        return 0;
-    memcpy(out, raw, n);
-    return n;
-}
-
-/* Writes the token as one line of hex, mode 0600 (it lets whoever holds it act as the user). Best effort:
- * without it the next command just cannot sync until someone logs in again. */
-static void session_token_write(const char *path, const ProtobufCBinaryData *tok)
-{
-    if (tok->len == 0 || tok->len > 256)
-        return;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0)
-        return;
-    FILE *f = fdopen(fd, "w");
-    if (f == NULL) {
-        close(fd);
-        return;
-    }
-    for (size_t i = 0; i < tok->len; i++)
-        fprintf(f, "%02x", tok->data[i]);
-    fputc('\n', f);
-    fclose(f);
-}
-
+/* With a user and password: logs in on rpc and keeps the session in the home (as `zerodrop login` does),
+ * so later commands and their quick syncs act as that user. Without: cli_rpc_open has already attached
+ * the home's session, if there is one. */
 static int login(cli_rpc *rpc, const cli_home *home, const cli_sync_options *opt, char err[CLI_SYNC_ERRLEN])
 {
+    if (opt == NULL || opt->user == NULL)
+        return 0;
     Zerodrop__V1__Envelope env = ZERODROP__V1__ENVELOPE__INIT;
     Zerodrop__V1__Login lg = ZERODROP__V1__LOGIN__INIT;
-    uint8_t token[256];
-    if (opt != NULL && opt->user != NULL) {
-        lg.user = (char *)opt->user;
-        lg.password = (char *)(opt->password ? opt->password : "");
-    } else {
-        size_t n = session_token_read(home->session, token, sizeof(token));
-        if (n == 0) {
-            snprintf(err, CLI_SYNC_ERRLEN, "nobody is logged in on this device (zerodrop login, or sync --user)");
-            return -1;
-        }
-        lg.session_token.data = token;
-        lg.session_token.len = n;
-    }
+    lg.user = (char *)opt->user;
+    lg.password = (char *)(opt->password ? opt->password : "");
     env.body_case = ZERODROP__V1__ENVELOPE__BODY_LOGIN;
     env.login = &lg;
     char rerr[CLI_RPC_ERRLEN];
@@ -92,12 +32,19 @@ static int login(cli_rpc *rpc, const cli_home *home, const cli_sync_options *opt
     if (reply->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR) {
         snprintf(err, CLI_SYNC_ERRLEN, "the server refused the login: %s", reply->error->message);
         rc = -1;
-    } else if (reply->body_case != ZERODROP__V1__ENVELOPE__BODY_LOGIN_RESULT) {
+    } else if (reply->body_case != ZERODROP__V1__ENVELOPE__BODY_LOGIN_RESULT ||
+               reply->login_result->session_token.len != CLI_SESSION_TOKEN_BYTES) {
         snprintf(err, CLI_SYNC_ERRLEN, "the server answered the login with something else");
         rc = -1;
-    } else if (opt != NULL && opt->user != NULL) {
-        /* keep the session, so the quick syncs of later commands need no password */
-        session_token_write(home->session, &reply->login_result->session_token);
+    } else {
+        cli_session s;
+        memset(&s, 0, sizeof(s));
+        snprintf(s.user, sizeof(s.user), "%s", reply->login_result->user);
+        memcpy(s.token, reply->login_result->session_token.data, CLI_SESSION_TOKEN_BYTES);
+        s.expires_ms = reply->login_result->expires_ms;
+        char serr[512];
+        /* best effort: without the file later commands only cannot sync until someone logs in */
+        (void)cli_session_save(home, &s, serr, sizeof(serr));
     }
     zerodrop__v1__envelope__free_unpacked(reply, NULL);
     return rc;

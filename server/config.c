@@ -42,6 +42,8 @@ static const key keys[] = {
     STR("server", crl, "var/pki/crl.pem"),
     {"server", "log_level", K_LEVEL, offsetof(srv_config, log_level), 0, 0, "info"},
     STR("server", test_clock_file, ""),
+    U64("server", password_memory_kib, 8, 4194304, "65536"),
+    U64("server", password_passes, 1, 64, "3"),
 
     U64("limits", max_frame_bytes, 16, 64u << 20, "1048576"),
     U64("limits", max_connections, 1, 1000000, "4096"),

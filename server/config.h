@@ -22,6 +22,8 @@ typedef struct srv_config {
     char *crl;
     int log_level;           /* srv_log_level */
     char *test_clock_file;   /* "" when unset */
+    uint64_t password_memory_kib; /* argon2id cost of new hashes and the dummy: memory (KiB) */
+    uint64_t password_passes;     /* and passes; stored hashes carry their own */
 
     /* [limits] */
     uint64_t max_frame_bytes;

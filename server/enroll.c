@@ -158,7 +158,8 @@ static int read_password(const char *path, char *out, size_t n)
     return out[0] ? 0 : -1;
 }
 
-static int enroll_user(PGconn *conn, const char *user, const char *role, const char *inst, const char *pwfile)
+static int enroll_user(PGconn *conn, const srv_config *cfg, const char *user, const char *role, const char *inst,
+                       const char *pwfile)
 {
     int known = 0;
     for (int r = 1; r <= 6; r++)
@@ -170,7 +171,10 @@ static int enroll_user(PGconn *conn, const char *user, const char *role, const c
     if (read_password(pwfile, pw, sizeof(pw)) != 0)
         return fail("%s: %s", pwfile, "cannot read a password from its first line");
     char *hash = NULL;
-    zd_err hrc = srv_password_hash(pw, strlen(pw), &SRV_PASSWORD_COST_DEFAULT, &hash);
+    srv_password_cost cost = {.m_kib = (uint32_t)cfg->password_memory_kib,
+                              .t_cost = (uint32_t)cfg->password_passes,
+                              .parallelism = 1};
+    zd_err hrc = srv_password_hash(pw, strlen(pw), &cost, &hash);
     memset(pw, 0, sizeof(pw));
     if (hrc != ZD_OK)
         return fail("cannot hash the password");
@@ -240,7 +244,7 @@ int srv_enroll_main(int argc, char **argv)
         fail("cannot connect to the database: %s", PQerrorMessage(conn));
         goto out_conn;
     }
-    rc = want_device ? enroll_device(conn, device, label) : enroll_user(conn, user, role, inst, pwfile);
+    rc = want_device ? enroll_device(conn, device, label) : enroll_user(conn, &cfg, user, role, inst, pwfile);
 out_conn:
     PQfinish(conn);
 out_config:

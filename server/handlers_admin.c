@@ -59,6 +59,7 @@ typedef struct hash_work {
     char *password;        /* wiped and freed after hashing */
     size_t len;
     char *hash;            /* the result, free() */
+    srv_password_cost cost;
     zd_err rc;
     void (*then)(srv_request *req, const char *hash);
 } hash_work;
@@ -68,7 +69,7 @@ static unsigned hashing; /* jobs on the thread pool; the loop is single-threaded
 static void hash_run(uv_work_t *w)
 {
     hash_work *h = w->data;
-    h->rc = srv_password_hash(h->password, h->len, &SRV_PASSWORD_COST_DEFAULT, &h->hash);
+    h->rc = srv_password_hash(h->password, h->len, &h->cost, &h->hash);
 }
 
 static void hash_after(uv_work_t *w, int status)
@@ -122,6 +123,7 @@ static void hash_start(srv_request *req, const char *pw, void (*then)(srv_reques
     h->password = copy;
     h->len = strlen(copy);
     h->then = then;
+    h->cost = srv_request_server(req)->password_cost;
     if (uv_queue_work(srv_request_server(req)->loop, &h->work, hash_run, hash_after) != 0) {
         free(copy);
         free(h);
@@ -196,7 +198,9 @@ static void user_update_done(srv_db_job *job, void *data)
 {
     srv_request *req = data;
     const Zerodrop__V1__Envelope *env = srv_request_envelope(req);
-    const char *user = env->user_disable ? env->user_disable->user : env->user_passwd->user;
+    /* the bodies share a union: ask which one it is */
+    int disable = env->body_case == ZERODROP__V1__ENVELOPE__BODY_USER_DISABLE;
+    const char *user = disable ? env->user_disable->user : env->user_passwd->user;
     char what[160];
     if (srv_db_job_status(job) != ZD_OK) {
         srv_handler_job_fail(req, job);
@@ -207,7 +211,10 @@ static void user_update_done(srv_db_job *job, void *data)
         srv_request_fail(req, ZD_ENOT_FOUND, "user", what);
         return;
     }
-    snprintf(what, sizeof(what), env->user_disable ? "user %s disabled" : "password of %s changed", user);
+    if (disable)
+        snprintf(what, sizeof(what), "user %s disabled", user);
+    else
+        snprintf(what, sizeof(what), "password of %s changed", user);
     admin_done_reply(req, what);
 }
 

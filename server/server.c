@@ -199,8 +199,12 @@ static int db_start(srv_server *srv)
         srv_log(SRV_LOG_ERROR, "database_failed", "error=out_of_memory");
         return -1;
     }
+    srv->password_cost = (srv_password_cost){.m_kib = (uint32_t)cfg->password_memory_kib,
+                                             .t_cost = (uint32_t)cfg->password_passes,
+                                             .parallelism = 1};
     srv->login = srv_login_create(&(srv_login_config){.loop = srv->loop,
                                                       .db = srv->db,
+                                                      .cost = &srv->password_cost,
                                                       .now_ms = server_now_ms,
                                                       .scope_key = srv->scope_key,
                                                       .scope_key_len = srv->scope_key_len});

@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "db.h"
 #include "dispatch.h"
+#include "password.h"
 #include "scope.h"
 #include "session.h"
 #include "tls.h"
@@ -41,6 +42,7 @@ struct srv_server {
     srv_db *db;                  /* the pool, from [database] conninfo; NULL: transport only (Hello/Ping) */
     unsigned char scope_key[SRV_SCOPE_KEY_MAX]; /* [database] scope_key_file, for srv_handler_job_create */
     size_t scope_key_len;
+    srv_password_cost password_cost; /* [server] password_*: new hashes (admin, login's dummy) */
     uv_timer_t db_close;         /* destroys the pool once the last session has gone after shutdown */
     int db_closing;
     uv_timer_t device_sweep;     /* drops sessions of devices revoked in the database (handlers_device.c) */

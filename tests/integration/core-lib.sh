@@ -60,6 +60,8 @@ key = $CORE_TMP/pki/server.key
 ca = $CORE_TMP/pki/ca.pem
 crl = $CORE_TMP/pki/crl.pem
 log_level = info
+password_memory_kib = 1024
+password_passes = 1
 ${CORE_EXTRA_SERVER:-}
 
 [limits]
@@ -125,4 +127,4 @@ core_wait_line() {
 }
 
 # zd-peer against our server, without its connection chatter ("connected", "tls version=…").
-core_peer() { "$ZD_PEER" --port "$CORE_PORT" "$@" | grep -v -e '^connected' -e '^tls version='; }
+core_peer() { "$ZD_PEER" --port "$CORE_PORT" "$@" | grep --line-buffered -v -e '^connected' -e '^tls version='; }
