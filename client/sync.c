@@ -102,9 +102,19 @@ static int send_batch(cli_rpc *rpc, cli_store *store, cli_sync_report *rep, char
         goto out;
     }
     const Zerodrop__V1__SubmitResult *res = reply->submit_result;
+    int whole = 1;
     if (cli_store_outbox_mark_submit(store, res, cli_now_ms(), NULL) != ZD_OK) {
-        snprintf(err, CLI_SYNC_ERRLEN, "cannot store the server's answers: %s", cli_store_errmsg(store));
-        goto out;
+        whole = 0;
+        /* One answer the store refuses (a record the server could not even name) must not keep the
+         * others from being applied, or the batch would be resent forever: apply them one by one. */
+        size_t applied = 0;
+        for (size_t i = 0; i < res->n_results; i++)
+            if (cli_store_outbox_mark_result(store, res->results[i], cli_now_ms(), NULL) == ZD_OK)
+                applied++;
+        if (applied == 0) {
+            snprintf(err, CLI_SYNC_ERRLEN, "cannot store the server's answers: %s", cli_store_errmsg(store));
+            goto out;
+        }
     }
     rep->sent += list.count;
     for (size_t i = 0; i < res->n_results; i++) {
@@ -120,7 +130,7 @@ static int send_batch(cli_rpc *rpc, cli_store *store, cli_sync_report *rep, char
         }
     }
     /* A short answer would leave records pending forever in this loop: stop, they go next time. */
-    rc = res->n_results == list.count ? 1 : 0;
+    rc = whole && res->n_results == list.count ? 1 : 0;
 out:
     zerodrop__v1__envelope__free_unpacked(reply, NULL);
     free(ptrs);

@@ -167,6 +167,17 @@ static void item_reject(submit_item *it, zd_err code, const char *field, const c
     snprintf(it->message, sizeof(it->message), "%s", message);
 }
 
+/* Names a record refused before its body was read (forged, not allowed, a kind not handled), so the client
+ * can match the answer to its outbox row: every record message has `bytes uuid = 1`, and protobuf-c writes
+ * fields in number order, so a 16-byte uuid is the first 18 bytes (tag 0x0a, length 16). */
+static void uuid_peek(submit_item *it, const Zerodrop__V1__SignedRecord *rec)
+{
+    if (rec->body.len >= 18 && rec->body.data[0] == 0x0a && rec->body.data[1] == 16) {
+        memcpy(it->uuid, rec->body.data + 2, 16);
+        it->uuid_len = 16;
+    }
+}
+
 /* ---- per kind: the SQL call's parameters ---- */
 
 static void add_roll_call(srv_db_job *job, submit_item *it, const Zerodrop__V1__SignedRecord *rec,
@@ -491,38 +502,24 @@ void srv_submit_handle(srv_request *req)
         it->stmt = -1;
         if (srv_authz_check_record(rec->kind, s->role, s->level) != ZD_OK) {
             item_reject(it, ZD_EFORBIDDEN, "kind", "this user may not submit records of this kind");
+            uuid_peek(it, rec);
             continue;
         }
         if (cert == NULL || net_sign_verify(cert, rec->body.data, rec->body.len, rec->signature.data,
                                             rec->signature.len) != ZD_OK) {
             item_reject(it, ZD_EUNAUTHENTICATED, "signature",
                         "the record is not signed by this device's key (altered or forged); it was not kept");
-            /* still name the record, so the client can match the answer */
-            if (rec->kind == ZERODROP__V1__RECORD_KIND__RECORD_ROLL_CALL) {
-                Zerodrop__V1__RollCall *rc =
-                    zerodrop__v1__roll_call__unpack(NULL, rec->body.len, rec->body.data);
-                if (rc != NULL && rc->uuid.len == 16) {
-                    memcpy(it->uuid, rc->uuid.data, 16);
-                    it->uuid_len = 16;
-                }
-                zerodrop__v1__roll_call__free_unpacked(rc, NULL);
-            } else if (rec->kind == ZERODROP__V1__RECORD_KIND__RECORD_DAILY_REPORT) {
-                Zerodrop__V1__DailyReport *dr =
-                    zerodrop__v1__daily_report__unpack(NULL, rec->body.len, rec->body.data);
-                if (dr != NULL && dr->uuid.len == 16) {
-                    memcpy(it->uuid, dr->uuid.data, 16);
-                    it->uuid_len = 16;
-                }
-                zerodrop__v1__daily_report__free_unpacked(dr, NULL);
-            }
+            uuid_peek(it, rec);
             continue;
         }
         if (rec->kind == ZERODROP__V1__RECORD_KIND__RECORD_ROLL_CALL)
             add_roll_call(job, it, rec, s->peer.fingerprint, now);
         else if (rec->kind == ZERODROP__V1__RECORD_KIND__RECORD_DAILY_REPORT)
             add_daily_report(job, it, rec, s->peer.fingerprint, now);
-        else
+        else {
             item_reject(it, ZD_EINVALID_ARGUMENT, "kind", "this server does not take records of this kind yet");
+            uuid_peek(it, rec);
+        }
         if (it->stmt >= 0)
             queued++;
     }
