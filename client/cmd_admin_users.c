@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -97,7 +98,6 @@ static cli_rpc *admin_open(const cli_ctx *ctx, const char *what, const admin_opt
     Zerodrop__V1__Envelope env = ZERODROP__V1__ENVELOPE__INIT;
     Zerodrop__V1__Login login = ZERODROP__V1__LOGIN__INIT;
     char password[1100];
-    uint8_t token[256];
     if (o->as_user != NULL) {
         if (o->as_password_file == NULL) {
             cli_fail("%s: --as needs --as-password-file", what);
@@ -107,23 +107,18 @@ static cli_rpc *admin_open(const cli_ctx *ctx, const char *what, const admin_opt
             return NULL;
         login.user = (char *)o->as_user;
         login.password = password;
-    } else {
-        FILE *f = fopen(home.session, "rb");
-        size_t n = f ? fread(token, 1, sizeof(token), f) : 0;
-        if (f)
-            fclose(f);
-        if (n == 0) {
-            cli_fail("%s: log in first (zerodrop login USER), or pass --as USER --as-password-file F", what);
-            return NULL;
-        }
-        login.session_token.data = token;
-        login.session_token.len = n;
+    } else if (access(home.session, F_OK) != 0) {
+        cli_fail("%s: log in first (zerodrop login USER), or pass --as USER --as-password-file F", what);
+        return NULL;
     }
+    /* cli_rpc_open already acts as the login kept in DIR/session (client/session.h) */
     cli_rpc *rpc = cli_rpc_open(&home, err);
     if (rpc == NULL) {
         cli_fail("%s", err);
         return NULL;
     }
+    if (o->as_user == NULL)
+        return rpc;
     env.body_case = ZERODROP__V1__ENVELOPE__BODY_LOGIN;
     env.login = &login;
     Zerodrop__V1__Envelope *reply = cli_rpc_call(rpc, &env, err);

@@ -3,7 +3,7 @@
  *
  * Per record, in the order they came: the signature is checked against the session's peer certificate
  * (net_sign_verify: a record another device signed, or altered bytes, is rejected UNAUTHENTICATED); the body
- * is decoded; then one SQL function per record (sql/010_submit.sql) checks it against the county's data
+ * is decoded; then one SQL function per record (sql/011_submit.sql) checks it against the county's data
  * (the device's school, class of that school in that school year, students enrolled in the class that day,
  * a date inside a term), stores it with its bytes unchanged and appends it to the audit chain. The whole
  * Submit is one transaction, answered only after COMMIT; a rejected record does not undo the others.

@@ -1,4 +1,4 @@
--- 010_submit.sql — storing what a school submits (server/handlers_submit.c): one function per record kind that
+-- 011_submit.sql — storing what a school submits (server/handlers_submit.c): one function per record kind that
 -- checks the record against the county's data, stores it once by its UUID, appends it to the audit chain and
 -- returns what happened as a row instead of raising. A Submit runs all its records in one transaction, so a
 -- rejected record must not abort the others: each function answers 'rejected' with a reason in plain words,
