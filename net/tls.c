@@ -457,6 +457,13 @@ int net_tls_peer_get(const net_tls *t, net_tls_peer *peer)
     return subject_parse(cert, peer);
 }
 
+X509 *net_tls_peer_cert(const net_tls *t)
+{
+    if (t->ssl == NULL || !t->established)
+        return NULL;
+    return SSL_get0_peer_certificate(t->ssl);
+}
+
 int net_tls_ctx_revokes(const net_tls_ctx *ctx, const net_tls *t)
 {
     if (ctx == NULL || ctx->crl == NULL || t->ssl == NULL)

@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include <openssl/x509.h>
+
 typedef struct net_tls_ctx net_tls_ctx;
 typedef struct ssl_st SSL;
 typedef struct bio_st BIO;
@@ -93,6 +95,10 @@ const char *net_tls_error(const net_tls *t);
 /* The peer certificate's institution and fingerprint, once established. Returns 0, or -1 when the peer
  * sent no certificate or its subject does not have our layout. */
 int net_tls_peer_get(const net_tls *t, net_tls_peer *peer);
+
+/* The established session's peer certificate, borrowed (valid while t is), or NULL before the handshake
+ * or without one. The server checks record signatures against it (net/sign.h). */
+X509 *net_tls_peer_cert(const net_tls *t);
 
 /* 1 when the established session's peer certificate is on ctx's CRL (a server context), else 0. */
 int net_tls_ctx_revokes(const net_tls_ctx *ctx, const net_tls *t);
