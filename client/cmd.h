@@ -45,6 +45,12 @@ void cli_json_str(FILE *out, const char *s);
 
 /* The commands (one per cmd_*.c). */
 extern const cli_command cli_cmd_ping;
+extern const cli_command cli_cmd_roster;
+extern const cli_command cli_cmd_absent;
+extern const cli_command cli_cmd_present;
+extern const cli_command cli_cmd_report;
+extern const cli_command cli_cmd_status;
+extern const cli_command cli_cmd_sync;
 extern const cli_command cli_cmd_login;
 extern const cli_command cli_cmd_logout;
 extern const cli_command cli_cmd_admin;

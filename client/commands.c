@@ -6,6 +6,12 @@
 
 const cli_command *const cli_commands[] = {
     &cli_cmd_ping,
+    &cli_cmd_roster,
+    &cli_cmd_absent,
+    &cli_cmd_present,
+    &cli_cmd_report,
+    &cli_cmd_status,
+    &cli_cmd_sync,
     &cli_cmd_login,
     &cli_cmd_logout,
     &cli_cmd_admin,

@@ -18,7 +18,7 @@
 
 struct net_tls_ctx {
     SSL_CTX *ssl_ctx;
-    X509_CRL *crl;   /* server only: what net_tls_ctx_revokes checks against */
+    X509_CRL *crl; /* server only: what net_tls_ctx_revokes checks against */
     int server;
 };
 
@@ -344,7 +344,8 @@ static void describe(net_tls *t)
     long vr = SSL_get_verify_result(t->ssl);
     unsigned long e = ERR_peek_error();
     if (vr != X509_V_OK) {
-        snprintf(t->error, sizeof(t->error), "certificate verify failed: %s", X509_verify_cert_error_string(vr));
+        snprintf(t->error, sizeof(t->error), "certificate verify failed: %s",
+                 X509_verify_cert_error_string(vr));
     } else if (t->alert_received >= 0) {
         snprintf(t->error, sizeof(t->error), "peer sent alert: %s",
                  SSL_alert_desc_string_long(t->alert_received));
@@ -454,6 +455,13 @@ int net_tls_peer_get(const net_tls *t, net_tls_peer *peer)
     if (cert == NULL)
         return -1;
     return subject_parse(cert, peer);
+}
+
+X509 *net_tls_peer_cert(const net_tls *t)
+{
+    if (t->ssl == NULL || !t->established)
+        return NULL;
+    return SSL_get0_peer_certificate(t->ssl);
 }
 
 int net_tls_ctx_revokes(const net_tls_ctx *ctx, const net_tls *t)

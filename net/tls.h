@@ -14,25 +14,27 @@
 
 #include <stddef.h>
 
+#include <openssl/x509.h>
+
 typedef struct net_tls_ctx net_tls_ctx;
 typedef struct ssl_st SSL;
 typedef struct bio_st BIO;
 
 /* Results of net_tls_handshake / net_tls_read / net_tls_write. */
 enum {
-    NET_TLS_OK = 0,       /* done (handshake established, bytes read or written) */
-    NET_TLS_WANT = 1,     /* needs more ciphertext from the peer: feed it and call again */
-    NET_TLS_CLOSED = 2,   /* the peer closed the TLS session cleanly (close_notify) */
-    NET_TLS_FAILED = -1,  /* fatal: net_tls_error says why; send what net_tls_out_take holds (an alert) */
+    NET_TLS_OK = 0,      /* done (handshake established, bytes read or written) */
+    NET_TLS_WANT = 1,    /* needs more ciphertext from the peer: feed it and call again */
+    NET_TLS_CLOSED = 2,  /* the peer closed the TLS session cleanly (close_notify) */
+    NET_TLS_FAILED = -1, /* fatal: net_tls_error says why; send what net_tls_out_take holds (an alert) */
 };
 
 #define NET_TLS_ERRLEN 160
 
 /* The institution a peer certificate names, and the certificate's identity. */
 typedef struct net_tls_peer {
-    char level[16];        /* "school" | "township" | "county" */
-    char code[33];         /* [A-Za-z0-9_-]{1,32} */
-    char fingerprint[65];  /* SHA-256 of the DER certificate, lowercase hex */
+    char level[16];       /* "school" | "township" | "county" */
+    char code[33];        /* [A-Za-z0-9_-]{1,32} */
+    char fingerprint[65]; /* SHA-256 of the DER certificate, lowercase hex */
 } net_tls_peer;
 
 /* Builds the server context: cert/key (PEM), the county CA as the only anchor, the CRL (must exist and be
@@ -51,11 +53,11 @@ void net_tls_ctx_destroy(net_tls_ctx *ctx);
 
 typedef struct net_tls {
     SSL *ssl;
-    BIO *in;                  /* ciphertext from the peer, read by OpenSSL */
-    BIO *out;                 /* ciphertext for the peer, written by OpenSSL */
+    BIO *in;  /* ciphertext from the peer, read by OpenSSL */
+    BIO *out; /* ciphertext for the peer, written by OpenSSL */
     int established;
-    int alert_received;       /* TLS alert description from the peer, or -1 */
-    int alert_sent;           /* TLS alert description we sent, or -1 */
+    int alert_received; /* TLS alert description from the peer, or -1 */
+    int alert_sent;     /* TLS alert description we sent, or -1 */
     char error[NET_TLS_ERRLEN];
 } net_tls;
 
@@ -93,6 +95,10 @@ const char *net_tls_error(const net_tls *t);
 /* The peer certificate's institution and fingerprint, once established. Returns 0, or -1 when the peer
  * sent no certificate or its subject does not have our layout. */
 int net_tls_peer_get(const net_tls *t, net_tls_peer *peer);
+
+/* The established session's peer certificate, borrowed (valid while t is), or NULL before the handshake
+ * or without one. The server checks record signatures against it (net/sign.h). */
+X509 *net_tls_peer_cert(const net_tls *t);
 
 /* 1 when the established session's peer certificate is on ctx's CRL (a server context), else 0. */
 int net_tls_ctx_revokes(const net_tls_ctx *ctx, const net_tls *t);

@@ -7,6 +7,7 @@
 #include "handlers_calendar.h"
 #include "handlers_device.h"
 #include "handlers_import.h"
+#include "handlers_submit.h"
 #include "login_handler.h"
 
 static const srv_route routes[] = {
@@ -23,6 +24,8 @@ static const srv_route routes[] = {
     {ZERODROP__V1__ENVELOPE__BODY_DEVICE_ADD, srv_device_add},
     {ZERODROP__V1__ENVELOPE__BODY_DEVICE_REVOKE, srv_device_revoke},
     {ZERODROP__V1__ENVELOPE__BODY_DEVICE_LIST_REQUEST, srv_device_list},
+    /* signed records (handlers_submit.c) */
+    {ZERODROP__V1__ENVELOPE__BODY_SUBMIT, srv_submit_handle},
     /* Families add their lines here, one per request body, e.g.
      *     {ZERODROP__V1__ENVELOPE__BODY_LOGIN, srv_login_handle},
      *     {ZERODROP__V1__ENVELOPE__BODY_ROSTER_PULL, srv_roster_pull_handle}, */

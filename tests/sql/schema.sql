@@ -50,7 +50,9 @@ SELECT set_eq($$SELECT proname::text FROM pg_proc WHERE pronamespace = 'zd'::reg
                 AND has_function_privilege('zerodrop_app', oid, 'EXECUTE')$$,
               ARRAY['scope_current', 'scope_level', 'scope_school_ids', 'scope_township_ids', 'scope_county_ids',
                     'import_batch_begin', 'register_import', 'household_import',
-                    'calendar_day_set', 'calendar_show', 'county_settings_get', 'county_settings_set'],
+                    'calendar_day_set', 'calendar_show', 'county_settings_get', 'county_settings_set',
+                    'school_year_of', 'submit_roll_call', 'submit_daily_report', 'submit__existing',
+                    'submit__reject', 'submit__school'],
               'zerodrop_app may execute exactly the functions granted by name');
 
 -- Privileges on append-only tables: INSERT and SELECT, nothing else.
