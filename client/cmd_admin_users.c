@@ -19,6 +19,18 @@
 
 enum { OUT_TABLE, OUT_JSON, OUT_CSV };
 
+/* Exit status of a failure: 75 (EX_TEMPFAIL) when the server said UNAVAILABLE (its database is away; the
+ * same command may be retried), 1 otherwise. */
+#define EXIT_RETRY 75
+static int failure_status = 1;
+
+static void note_code(const Zerodrop__V1__Envelope *reply)
+{
+    if (reply->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR && reply->error != NULL &&
+        reply->error->code == ZERODROP__V1__ERROR_CODE__UNAVAILABLE)
+        failure_status = EXIT_RETRY;
+}
+
 
 /* Options every sub-command here understands, taken out of argv as it is parsed. */
 typedef struct admin_opts {
@@ -134,6 +146,7 @@ static cli_rpc *admin_open(const cli_ctx *ctx, const char *what, const admin_opt
         return NULL;
     }
     int ok = reply->body_case == ZERODROP__V1__ENVELOPE__BODY_LOGIN_RESULT;
+    note_code(reply);
     if (!ok)
         cli_fail("%s: login refused: %s", what,
                  reply->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR ? reply->error->message : "unexpected answer");
@@ -162,6 +175,7 @@ static Zerodrop__V1__Envelope *admin_call(const cli_ctx *ctx, const char *what, 
     }
     if (reply->body_case == want)
         return reply;
+    note_code(reply);
     if (reply->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR && reply->error != NULL) {
         if (reply->error->field[0])
             cli_fail("%s: %s (field %s)", what, reply->error->message, reply->error->field);
@@ -251,7 +265,7 @@ static int user_run(const cli_ctx *ctx, int argc, char **argv)
     }
     Zerodrop__V1__Envelope *reply = admin_call(ctx, what, &o, &env, ZERODROP__V1__ENVELOPE__BODY_ADMIN_DONE);
     memset(password, 0, sizeof(password));
-    return reply ? done_print(reply, o.out) : 1;
+    return reply ? done_print(reply, o.out) : failure_status;
 }
 
 const cli_command cli_admin_user = {
@@ -409,7 +423,7 @@ static int device_run(const cli_ctx *ctx, int argc, char **argv)
     }
     Zerodrop__V1__Envelope *reply = admin_call(ctx, what, &o, &env, want);
     if (reply == NULL)
-        return 1;
+        return failure_status;
     if (want == ZERODROP__V1__ENVELOPE__BODY_ADMIN_DONE)
         return done_print(reply, o.out);
     int rc = list_print(reply->device_list, o.out);
@@ -461,7 +475,7 @@ static int stats_run(const cli_ctx *ctx, int argc, char **argv)
     env.stats_request = &sr;
     Zerodrop__V1__Envelope *reply = admin_call(ctx, "admin stats", &o, &env, ZERODROP__V1__ENVELOPE__BODY_STATS);
     if (reply == NULL)
-        return 1;
+        return failure_status;
     const Zerodrop__V1__Stats *s = reply->stats;
     if (o.out == OUT_JSON) {
         printf("{\"connections\":%" PRIu64 ",\"handshakes_in_progress\":%" PRIu64 ",\"handshakes_done\":%" PRIu64
