@@ -2,7 +2,7 @@
  *
  * Each is a sub-command of `admin` (cmd_admin.c lists them). They act as a logged-in county admin: with
  * `--as USER --as-password-file F` the command logs in first in its own session (for scripts and
- * deploy/up); otherwise it resumes the login kept in the home's `session` file. Tables by default,
+ * deploy/up); otherwise they act as the login `zerodrop login` kept in the home (cli_rpc_open resumes it). Tables by default,
  * --json or --csv where a table is printed; every failure is one line on stderr and a non-zero exit. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -109,7 +109,6 @@ static cli_rpc *admin_open(const cli_ctx *ctx, const char *what, const admin_opt
     Zerodrop__V1__Envelope env = ZERODROP__V1__ENVELOPE__INIT;
     Zerodrop__V1__Login login = ZERODROP__V1__LOGIN__INIT;
     char password[1100];
-    uint8_t token[256];
     if (o->as_user != NULL) {
         if (o->as_password_file == NULL) {
             cli_fail("%s: --as needs --as-password-file", what);
@@ -119,23 +118,15 @@ static cli_rpc *admin_open(const cli_ctx *ctx, const char *what, const admin_opt
             return NULL;
         login.user = (char *)o->as_user;
         login.password = password;
-    } else {
-        FILE *f = fopen(home.session, "rb");
-        size_t n = f ? fread(token, 1, sizeof(token), f) : 0;
-        if (f)
-            fclose(f);
-        if (n == 0) {
-            cli_fail("%s: log in first (zerodrop login USER), or pass --as USER --as-password-file F", what);
-            return NULL;
-        }
-        login.session_token.data = token;
-        login.session_token.len = n;
     }
+    /* cli_rpc_open acts as the login kept in the home (client/session.h), if any */
     cli_rpc *rpc = cli_rpc_open(&home, err);
     if (rpc == NULL) {
         cli_fail("%s", err);
         return NULL;
     }
+    if (o->as_user == NULL)
+        return rpc;
     env.body_case = ZERODROP__V1__ENVELOPE__BODY_LOGIN;
     env.login = &login;
     Zerodrop__V1__Envelope *reply = cli_rpc_call(rpc, &env, err);
