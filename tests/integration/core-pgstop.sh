@@ -14,7 +14,7 @@ core_enroll "$hc"
 printf 'county-admin-secret\n' >"$CORE_TMP/admin.pw"
 "$ZERODROPD" enroll --config "$CORE_INI" --user chief --role county_admin --institution C4301 \
     --password-file "$CORE_TMP/admin.pw" >/dev/null
-clients=50 writes=3
+clients=50 writes=2
 # One county admin per client (the same password), so that 50 logins at once do not meet one user's throttle.
 core_psql "INSERT INTO zd.app_user (username, password_hash, role, level, county_id)
            SELECT 'admin' || g, u.password_hash, 'county_admin', 'county', u.county_id
