@@ -45,6 +45,8 @@ void cli_json_str(FILE *out, const char *s);
 
 /* The commands (one per cmd_*.c). */
 extern const cli_command cli_cmd_ping;
+extern const cli_command cli_cmd_login;
+extern const cli_command cli_cmd_logout;
 extern const cli_command cli_cmd_admin;
 
 /* Sub-commands of `admin` (cmd_admin.c lists them): argv[0] is the sub-command's name. */
@@ -55,6 +57,18 @@ extern const cli_command cli_admin_settings;
 extern const cli_command cli_admin_user;   /* cmd_admin_users.c: user add|disable|passwd */
 extern const cli_command cli_admin_device; /* cmd_admin_users.c: device add|revoke|list */
 extern const cli_command cli_admin_stats;  /* cmd_admin_users.c */
+
+/* Opens a session for an admin sub-command `what` and logs in: as as_user with the password on the first
+ * line of as_password_file (--as USER --as-password-file F), or, when as_user is NULL, by the session token
+ * kept in the home (zerodrop login). Returns the session (cli_rpc_close it), or NULL after one line on
+ * stderr ("WHAT: login refused: …"). */
+struct cli_rpc;
+struct cli_rpc *cli_admin_open(const cli_ctx *ctx, const char *what, const char *as_user,
+                               const char *as_password_file);
+
+/* If argv[*i] is --as or --as-password-file with its value, stores the value, moves *i past it and returns 1;
+ * otherwise returns 0. */
+int cli_admin_as_option(int argc, char **argv, int *i, const char **as_user, const char **as_password_file);
 
 /* Prints the server's Error reply as one line on stderr ("zerodrop: WHAT: message (field F)") and returns 1. */
 int cli_fail_reply(const char *what, const Zerodrop__V1__Envelope *reply);

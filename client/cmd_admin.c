@@ -3,9 +3,98 @@
  * Each sub-command is a cli_command of its own, defined in the file of its family (cmd_import.c,
  * cmd_calendar.c, …) and listed once in the table below; `admin` only picks one by its first argument. Add a
  * family's lines here and its usage lines to the text below. */
+#include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "rpc.h"
+
+/* The first line of path (a password file), without its line end. 0, or 1 after cli_fail. */
+static int read_password(const char *what, const char *path, char *out, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return cli_fail("%s: cannot read %s", what, path);
+    int ok = fgets(out, (int)n, f) != NULL;
+    fclose(f);
+    if (ok)
+        out[strcspn(out, "\r\n")] = '\0';
+    if (!ok || out[0] == '\0')
+        return cli_fail("%s: %s holds no password on its first line", what, path);
+    return 0;
+}
+
+cli_rpc *cli_admin_open(const cli_ctx *ctx, const char *what, const char *as_user, const char *as_password_file)
+{
+    cli_home home;
+    if (cli_home_open(ctx, &home) != 0)
+        return NULL;
+    char err[CLI_RPC_ERRLEN];
+    char password[1100];
+    uint8_t token[256];
+    Zerodrop__V1__Login login = ZERODROP__V1__LOGIN__INIT;
+    if (as_user != NULL) {
+        if (as_password_file == NULL) {
+            cli_fail("%s: --as needs --as-password-file", what);
+            return NULL;
+        }
+        if (read_password(what, as_password_file, password, sizeof(password)) != 0)
+            return NULL;
+        login.user = (char *)as_user;
+        login.password = password;
+    } else {
+        FILE *f = fopen(home.session, "rb");
+        size_t n = f ? fread(token, 1, sizeof(token), f) : 0;
+        if (f)
+            fclose(f);
+        if (n == 0) {
+            cli_fail("%s: log in first (zerodrop login USER), or pass --as USER --as-password-file F", what);
+            return NULL;
+        }
+        login.session_token.data = token;
+        login.session_token.len = n;
+    }
+    cli_rpc *rpc = cli_rpc_open(&home, err);
+    if (rpc == NULL) {
+        memset(password, 0, sizeof(password));
+        cli_fail("%s", err);
+        return NULL;
+    }
+    Zerodrop__V1__Envelope env = ZERODROP__V1__ENVELOPE__INIT;
+    env.body_case = ZERODROP__V1__ENVELOPE__BODY_LOGIN;
+    env.login = &login;
+    Zerodrop__V1__Envelope *reply = cli_rpc_call(rpc, &env, err);
+    memset(password, 0, sizeof(password));
+    if (reply == NULL) {
+        cli_fail("%s: %s", what, err);
+        cli_rpc_close(rpc);
+        return NULL;
+    }
+    int ok = reply->body_case == ZERODROP__V1__ENVELOPE__BODY_LOGIN_RESULT;
+    if (!ok)
+        cli_fail("%s: login refused: %s", what,
+                 reply->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR && reply->error ? reply->error->message
+                                                                                       : "unexpected answer");
+    zerodrop__v1__envelope__free_unpacked(reply, NULL);
+    if (!ok) {
+        cli_rpc_close(rpc);
+        return NULL;
+    }
+    return rpc;
+}
+
+int cli_admin_as_option(int argc, char **argv, int *i, const char **as_user, const char **as_password_file)
+{
+    if (*i + 1 >= argc)
+        return 0;
+    if (strcmp(argv[*i], "--as") == 0)
+        *as_user = argv[++*i];
+    else if (strcmp(argv[*i], "--as-password-file") == 0)
+        *as_password_file = argv[++*i];
+    else
+        return 0;
+    return 1;
+}
 
 static const cli_command *const admin_commands[] = {
     &cli_admin_import_register,
@@ -33,6 +122,8 @@ const cli_command cli_cmd_admin = {
     .name = "admin",
     .summary = "county administration: register imports, calendar, settings, users, devices, stats",
     .usage = "usage: zerodrop [--home DIR] admin SUBCOMMAND [ARGS]   (a county admin, logged in, on a county device)\n"
+             "Every sub-command acts as the login kept in DIR/session (zerodrop login), or logs in first with\n"
+             "--as USER --as-password-file F (the password on the file's first line).\n"
              "\n"
              "  import-register FILE.csv [--json]    stream the student register (学籍) and apply it all or nothing\n"
              "  import-household FILE.csv [--json]   the same for the household extract (户籍)\n"

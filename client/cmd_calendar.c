@@ -181,18 +181,19 @@ static int read_calendar_file(const char *path, day_list *l)
     return rc;
 }
 
-/* Sends env, returns the reply or NULL after printing why. */
-static Zerodrop__V1__Envelope *call(const cli_ctx *ctx, Zerodrop__V1__Envelope *env, const char *what)
+/* Who acts: --as USER --as-password-file F, or the login kept in the home (both NULL). */
+typedef struct acting {
+    const char *user, *password_file;
+} acting;
+
+/* Sends env on a logged-in session, returns the reply or NULL after printing why. */
+static Zerodrop__V1__Envelope *call(const cli_ctx *ctx, const acting *as, Zerodrop__V1__Envelope *env,
+                                    const char *what)
 {
-    cli_home home;
-    if (cli_home_open(ctx, &home) != 0)
-        return NULL;
     char err[CLI_RPC_ERRLEN];
-    cli_rpc *rpc = cli_rpc_open(&home, err);
-    if (rpc == NULL) {
-        cli_fail("%s", err);
+    cli_rpc *rpc = cli_admin_open(ctx, what, as->user, as->password_file);
+    if (rpc == NULL)
         return NULL;
-    }
     Zerodrop__V1__Envelope *reply = cli_rpc_call(rpc, env, err);
     cli_rpc_close(rpc);
     if (reply == NULL)
@@ -221,8 +222,11 @@ static int calendar_set(const cli_ctx *ctx, int argc, char **argv)
         return cli_fail("out of memory");
     const char *file = NULL, *note = "";
     const char *pos[3] = {NULL, NULL, NULL};
+    acting as = {NULL, NULL};
     int npos = 0, rc = 0;
     for (int i = 2; i < argc && rc == 0; i++) {
+        if (cli_admin_as_option(argc, argv, &i, &as.user, &as.password_file))
+            continue;
         if (strcmp(argv[i], "--file") == 0 && i + 1 < argc)
             file = argv[++i];
         else if (strcmp(argv[i], "--note") == 0 && i + 1 < argc)
@@ -266,7 +270,7 @@ static int calendar_set(const cli_ctx *ctx, int argc, char **argv)
     set.days = l->ptrs;
     env.body_case = ZERODROP__V1__ENVELOPE__BODY_CALENDAR_SET;
     env.calendar_set = &set;
-    rc = expect_done(call(ctx, &env, "calendar set"), "calendar set");
+    rc = expect_done(call(ctx, &as, &env, "calendar set"), "calendar set");
     day_list_free(l);
     return rc;
 }
@@ -280,7 +284,10 @@ static int calendar_show(const cli_ctx *ctx, int argc, char **argv)
 {
     int json = 0, csv = 0, npos = 0;
     uint32_t range[2] = {0, 0};
+    acting as = {NULL, NULL};
     for (int i = 2; i < argc; i++) {
+        if (cli_admin_as_option(argc, argv, &i, &as.user, &as.password_file))
+            continue;
         if (strcmp(argv[i], "--json") == 0)
             json = 1;
         else if (strcmp(argv[i], "--csv") == 0)
@@ -296,7 +303,7 @@ static int calendar_show(const cli_ctx *ctx, int argc, char **argv)
     req.to_date = npos == 2 ? range[1] : 0;
     env.body_case = ZERODROP__V1__ENVELOPE__BODY_CALENDAR_SHOW_REQUEST;
     env.calendar_show_request = &req;
-    Zerodrop__V1__Envelope *reply = call(ctx, &env, "calendar show");
+    Zerodrop__V1__Envelope *reply = call(ctx, &as, &env, "calendar show");
     if (reply == NULL)
         return 1;
     if (reply->body_case != ZERODROP__V1__ENVELOPE__BODY_CALENDAR || reply->calendar == NULL) {
@@ -355,7 +362,10 @@ static int settings_set(const cli_ctx *ctx, int argc, char **argv)
     Zerodrop__V1__Setting *ptrs[SETTINGS_MAX];
     char keys[SETTINGS_MAX][64];
     size_t n = 0;
+    acting as = {NULL, NULL};
     for (int i = 2; i < argc; i++) {
+        if (cli_admin_as_option(argc, argv, &i, &as.user, &as.password_file))
+            continue;
         const char *eq = strchr(argv[i], '=');
         if (eq == NULL || eq == argv[i] || (size_t)(eq - argv[i]) >= sizeof(keys[0]))
             return cli_fail("settings set: '%s' is not KEY=VALUE", argv[i]);
@@ -376,13 +386,16 @@ static int settings_set(const cli_ctx *ctx, int argc, char **argv)
     set.settings = ptrs;
     env.body_case = ZERODROP__V1__ENVELOPE__BODY_SETTINGS_SET;
     env.settings_set = &set;
-    return expect_done(call(ctx, &env, "settings set"), "settings set");
+    return expect_done(call(ctx, &as, &env, "settings set"), "settings set");
 }
 
 static int settings_show(const cli_ctx *ctx, int argc, char **argv)
 {
     int json = 0, csv = 0;
+    acting as = {NULL, NULL};
     for (int i = 2; i < argc; i++) {
+        if (cli_admin_as_option(argc, argv, &i, &as.user, &as.password_file))
+            continue;
         if (strcmp(argv[i], "--json") == 0)
             json = 1;
         else if (strcmp(argv[i], "--csv") == 0)
@@ -394,7 +407,7 @@ static int settings_show(const cli_ctx *ctx, int argc, char **argv)
     Zerodrop__V1__SettingsGetRequest get = ZERODROP__V1__SETTINGS_GET_REQUEST__INIT;
     env.body_case = ZERODROP__V1__ENVELOPE__BODY_SETTINGS_GET_REQUEST;
     env.settings_get_request = &get;
-    Zerodrop__V1__Envelope *reply = call(ctx, &env, "settings show");
+    Zerodrop__V1__Envelope *reply = call(ctx, &as, &env, "settings show");
     if (reply == NULL)
         return 1;
     if (reply->body_case != ZERODROP__V1__ENVELOPE__BODY_SETTINGS || reply->settings == NULL) {

@@ -110,9 +110,11 @@ static void print_text(const Zerodrop__V1__ImportResult *r, const char *path)
 
 static int run_import(const cli_ctx *ctx, int argc, char **argv, Zerodrop__V1__ImportKind kind)
 {
-    const char *path = NULL;
+    const char *path = NULL, *as_user = NULL, *as_pw = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
+        if (cli_admin_as_option(argc, argv, &i, &as_user, &as_pw))
+            continue;
         if (strcmp(argv[i], "--json") == 0)
             json = 1;
         else if (path == NULL && argv[i][0] != '-')
@@ -122,18 +124,15 @@ static int run_import(const cli_ctx *ctx, int argc, char **argv, Zerodrop__V1__I
     }
     if (path == NULL)
         return cli_fail("%s: name the CSV file to import", argv[0]);
-    cli_home home;
-    if (cli_home_open(ctx, &home) != 0)
-        return 1;
     uint8_t *data = NULL;
     size_t len = 0;
     if (read_file(path, &data, &len) != 0)
         return 1;
     char err[CLI_RPC_ERRLEN];
-    cli_rpc *rpc = cli_rpc_open(&home, err);
+    cli_rpc *rpc = cli_admin_open(ctx, argv[0], as_user, as_pw);
     if (rpc == NULL) {
         free(data);
-        return cli_fail("%s", err);
+        return 1;
     }
     int rc = 1;
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -200,13 +199,13 @@ static int run_household(const cli_ctx *ctx, int argc, char **argv)
 const cli_command cli_admin_import_register = {
     .name = "import-register",
     .summary = "import the student register (学籍) from a CSV file",
-    .usage = "usage: zerodrop admin import-register FILE.csv [--json]\n",
+    .usage = "usage: zerodrop admin import-register FILE.csv [--json] [--as USER --as-password-file F]\n",
     .run = run_register,
 };
 
 const cli_command cli_admin_import_household = {
     .name = "import-household",
     .summary = "import the household extract (户籍) from a CSV file",
-    .usage = "usage: zerodrop admin import-household FILE.csv [--json]\n",
+    .usage = "usage: zerodrop admin import-household FILE.csv [--json] [--as USER --as-password-file F]\n",
     .run = run_household,
 };

@@ -6,6 +6,8 @@
 
 const cli_command *const cli_commands[] = {
     &cli_cmd_ping,
+    &cli_cmd_login,
+    &cli_cmd_logout,
     &cli_cmd_admin,
     /* one line per command, e.g. &cli_cmd_enroll, */
     NULL,

@@ -14,6 +14,7 @@
 
 #include "conn.h"
 #include "err.h"
+#include "session.h"
 #include "tls.h"
 #include "version.h"
 
@@ -339,6 +340,11 @@ cli_rpc *cli_rpc_open(const cli_home *home, char err[CLI_RPC_ERRLEN])
         return NULL;
     }
     r->welcome = w;
+    /* Every command acts as the user logged in on this device (zerodrop login), if any. */
+    if (cli_session_attach(r, home, err) != 0) {
+        cli_rpc_close(r);
+        return NULL;
+    }
     return r;
 }
 

@@ -4,7 +4,9 @@
 #include <stddef.h>
 
 #include "handlers_admin.h"
+#include "handlers_calendar.h"
 #include "handlers_device.h"
+#include "handlers_import.h"
 #include "login_handler.h"
 
 static const srv_route routes[] = {
@@ -24,6 +26,14 @@ static const srv_route routes[] = {
     /* Families add their lines here, one per request body, e.g.
      *     {ZERODROP__V1__ENVELOPE__BODY_LOGIN, srv_login_handle},
      *     {ZERODROP__V1__ENVELOPE__BODY_ROSTER_PULL, srv_roster_pull_handle}, */
+    /* admin family: imports, calendar, settings (handlers_import.c, handlers_calendar.c) */
+    {ZERODROP__V1__ENVELOPE__BODY_IMPORT_BEGIN, srv_import_begin_handle},
+    {ZERODROP__V1__ENVELOPE__BODY_IMPORT_CHUNK, srv_import_chunk_handle},
+    {ZERODROP__V1__ENVELOPE__BODY_IMPORT_END, srv_import_end_handle},
+    {ZERODROP__V1__ENVELOPE__BODY_CALENDAR_SET, srv_calendar_set_handle},
+    {ZERODROP__V1__ENVELOPE__BODY_CALENDAR_SHOW_REQUEST, srv_calendar_show_handle},
+    {ZERODROP__V1__ENVELOPE__BODY_SETTINGS_SET, srv_settings_set_handle},
+    {ZERODROP__V1__ENVELOPE__BODY_SETTINGS_GET_REQUEST, srv_settings_get_handle},
 };
 
 const srv_route *srv_dispatch_find(Zerodrop__V1__Envelope__BodyCase body, const srv_route *overrides)

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "handlers_device.h"
+#include "handlers_import.h"
 #include "login.h"
 #include "log.h"
 
@@ -87,6 +88,7 @@ static void session_closed(net_conn *c)
             (unsigned long long)s->id, srv_session_institution(s, inst, sizeof(inst)), net_conn_close_reason(c),
             srv_log_quote(detail, sizeof(detail), net_conn_close_detail(c)[0] ? net_conn_close_detail(c) : "-"),
             (unsigned long long)s->requests);
+    srv_import_session_closed(s); /* an unfinished upload's memory goes with its session */
 }
 
 static void session_free(net_conn *c)

@@ -38,6 +38,7 @@ struct srv_session {
     Zerodrop__V1__Role role;
     char user[64];
     void *auth;                  /* the login module's own state, if it needs any */
+    void *import;                /* handlers_import.c: the file being gathered, if any */
     /* requests in arrival order */
     srv_request *head, *tail;
     int flushing;
