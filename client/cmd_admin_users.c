@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -118,8 +119,11 @@ static cli_rpc *admin_open(const cli_ctx *ctx, const char *what, const admin_opt
             return NULL;
         login.user = (char *)o->as_user;
         login.password = password;
+    } else if (access(home.session, F_OK) != 0) {
+        cli_fail("%s: log in first (zerodrop login USER), or pass --as USER --as-password-file F", what);
+        return NULL;
     }
-    /* cli_rpc_open acts as the login kept in the home (client/session.h), if any */
+    /* cli_rpc_open already acts as the login kept in DIR/session (client/session.h) */
     cli_rpc *rpc = cli_rpc_open(&home, err);
     if (rpc == NULL) {
         cli_fail("%s", err);
