@@ -44,7 +44,7 @@ typedef struct srv_login_config {
     uv_loop_t *loop;
     srv_db *db;
     const srv_password_cost *cost;     /* NULL: SRV_PASSWORD_COST_DEFAULT */
-    unsigned max_jobs;                 /* password jobs at once (0: 2) */
+    unsigned max_jobs;                 /* password jobs queued or running (0: 64) */
     const srv_throttle_policy *policy; /* NULL: the default */
     uint64_t session_ttl_ms;           /* 0: SRV_LOGIN_SESSION_TTL_MS */
     uint64_t (*now_ms)(void *clock);   /* the server's clock (the test clock in test builds) */

@@ -125,7 +125,9 @@ zd_err srv_password_init(srv_password *pw, uv_loop_t *loop, const srv_password_c
     memset(pw, 0, sizeof *pw);
     pw->loop = loop;
     pw->cost = cost ? *cost : SRV_PASSWORD_COST_DEFAULT;
-    pw->max_jobs = max_jobs ? max_jobs : 2;
+    /* Queued jobs cost a few bytes; only the running ones (as many as libuv's pool has threads, 4 by
+     * default) hold argon2's memory. 64 waiting logins is a morning rush, more is a flood. */
+    pw->max_jobs = max_jobs ? max_jobs : 64;
     if (!cost_usable(&pw->cost))
         return ZD_EINVALID_ARGUMENT;
 

@@ -6,8 +6,9 @@
  *
  * Argon2 at the default cost takes a good fraction of a second and 64 MiB, so the loop never runs it: a
  * verification (or a hash) is a job on libuv's thread pool whose completion callback runs on the loop.
- * The number of jobs at once is capped; a newcomer beyond the cap is refused with ZD_EOVERLOADED rather
- * than queued, so a login flood cannot starve the pool or the memory.
+ * The jobs queued or running are capped; a newcomer beyond the cap is refused with ZD_EOVERLOADED at once
+ * rather than queued without end, so a login flood cannot starve the pool. Memory follows the threads:
+ * only running jobs (libuv's pool size, 4 by default) hold argon2's memory.
  *
  * Unknown users: the caller passes encoded = NULL and the job verifies against a dummy hash made with the
  * same cost at init, so the time taken does not reveal whether the user exists; the result is always a
@@ -60,11 +61,11 @@ typedef struct srv_password {
     uv_loop_t *loop;
     srv_password_cost cost;
     char *dummy;       /* argon2id hash of a random password, same cost */
-    unsigned max_jobs; /* jobs at once; newcomers beyond it get ZD_EOVERLOADED */
+    unsigned max_jobs; /* jobs queued or running; newcomers beyond it get ZD_EOVERLOADED */
     unsigned jobs;     /* in flight now */
 } srv_password;
 
-/* Prepares pw for loop with cost (NULL: the default) and at most max_jobs jobs at once (0: 2). Makes the
+/* Prepares pw for loop with cost (NULL: the default) and at most max_jobs jobs at once (0: 64). Makes the
  * dummy hash, which takes one hash's time. Returns ZD_OK, ZD_EINVALID_ARGUMENT for a bad cost, or
  * ZD_EINTERNAL. On failure pw needs no finish. */
 zd_err srv_password_init(srv_password *pw, uv_loop_t *loop, const srv_password_cost *cost, unsigned max_jobs);
