@@ -80,7 +80,8 @@ const cli_command cli_cmd_ping = {
              "code) and the round-trip time of one ping in milliseconds.\n"
              "\n"
              "  --json   print the same as one JSON object:\n"
-             "           {\"server_version\":\"0.1.0\",\"institution\":{\"level\":\"school\",\"code\":\"S43010101\"},\n"
+             "           "
+             "{\"server_version\":\"0.1.0\",\"institution\":{\"level\":\"school\",\"code\":\"S43010101\"},\n"
              "            \"today\":20260304,\"rtt_ms\":0.412}\n",
     .run = run,
 };

@@ -41,7 +41,7 @@ static int set_uint(unsigned *dst, const char *v, unsigned long lo, unsigned lon
 
 typedef struct parse {
     cli_home *h;
-    char bad[128];   /* the first bad key, "section.name" */
+    char bad[128]; /* the first bad key, "section.name" */
 } parse;
 
 static int handler(void *user, const char *section, const char *name, const char *value)

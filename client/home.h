@@ -13,20 +13,20 @@
 
 typedef struct cli_home {
     char dir[CLI_PATH_MAX];
-    char cert[CLI_PATH_MAX];      /* dir/cert.pem */
-    char key[CLI_PATH_MAX];       /* dir/key.pem */
-    char ca[CLI_PATH_MAX];        /* dir/ca.pem */
-    char store[CLI_PATH_MAX];     /* dir/store.sqlite */
-    char session[CLI_PATH_MAX];   /* dir/session */
+    char cert[CLI_PATH_MAX];    /* dir/cert.pem */
+    char key[CLI_PATH_MAX];     /* dir/key.pem */
+    char ca[CLI_PATH_MAX];      /* dir/ca.pem */
+    char store[CLI_PATH_MAX];   /* dir/store.sqlite */
+    char session[CLI_PATH_MAX]; /* dir/session */
     /* [server] */
-    char host[256];               /* default 127.0.0.1 */
-    unsigned port;                /* default 7443 */
-    char server_name[256];        /* the name the server certificate must carry; default localhost */
-    unsigned timeout_ms;          /* how long to wait for the server; default 10000 */
+    char host[256];        /* default 127.0.0.1 */
+    unsigned port;         /* default 7443 */
+    char server_name[256]; /* the name the server certificate must carry; default localhost */
+    unsigned timeout_ms;   /* how long to wait for the server; default 10000 */
     /* [client] */
     char institution[40];
     char level[16];
-    char lang[8];                 /* default "en" */
+    char lang[8]; /* default "en" */
 } cli_home;
 
 /* The default home: $HOME/.zerodrop. Returns 0, or -1 when HOME is not set (or too long). */

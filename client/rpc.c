@@ -27,16 +27,16 @@ struct cli_rpc {
     uv_loop_t loop;
     uv_timer_t deadline;
     uv_connect_t connect_req;
-    net_conn *conn;          /* NULL once freed */
+    net_conn *conn; /* NULL once freed */
     net_tls_ctx *ctx;
     const cli_home *home;
-    char where[272];         /* "127.0.0.1:7443" */
-    int connect_status;      /* 0, or the libuv error of the connect */
+    char where[272];    /* "127.0.0.1:7443" */
+    int connect_status; /* 0, or the libuv error of the connect */
     int connected;
     int established;
     int closed;
     int timed_out;
-    int alert;               /* TLS alert the server sent, or -1 */
+    int alert; /* TLS alert the server sent, or -1 */
     char close_reason[64];
     char close_detail[NET_TLS_ERRLEN];
     reply *head, *tail;
@@ -134,12 +134,12 @@ static void on_deadline(uv_timer_t *t)
 static int certificate_alert(int alert)
 {
     switch (alert) {
-    case 42: /* bad_certificate */
-    case 43: /* unsupported_certificate */
-    case 44: /* certificate_revoked */
-    case 45: /* certificate_expired */
-    case 46: /* certificate_unknown */
-    case 48: /* unknown_ca */
+    case 42:  /* bad_certificate */
+    case 43:  /* unsupported_certificate */
+    case 44:  /* certificate_revoked */
+    case 45:  /* certificate_expired */
+    case 46:  /* certificate_unknown */
+    case 48:  /* unknown_ca */
     case 116: /* certificate_required */
         return 1;
     default:
@@ -157,7 +157,8 @@ static void explain(const cli_rpc *r, char *err, size_t n)
     } else if (strcmp(r->close_reason, "connect_timeout") == 0 || (r->timed_out && !r->connected)) {
         snprintf(err, n, "cannot reach server %s: timed out", r->where);
     } else if (r->timed_out || strcmp(r->close_reason, "handshake_timeout") == 0) {
-        snprintf(err, n, "server %s did not answer within %u s", r->where, (r->home->timeout_ms + 999) / 1000);
+        snprintf(err, n, "server %s did not answer within %u s", r->where,
+                 (r->home->timeout_ms + 999) / 1000);
     } else if (strcmp(r->close_reason, "tls_handshake_failed") == 0) {
         if (strstr(r->close_detail, "hostname mismatch") != NULL)
             snprintf(err, n, "cannot trust server %s: its certificate is not for %s", r->where,
@@ -165,7 +166,8 @@ static void explain(const cli_rpc *r, char *err, size_t n)
         else if (strstr(r->close_detail, "certificate verify failed") != NULL)
             snprintf(err, n, "cannot trust server %s: %s", r->where, r->close_detail);
         else if (r->alert >= 0)
-            snprintf(err, n, "server %s refused the secure connection: %s", r->where, net_tls_alert_text(r->alert));
+            snprintf(err, n, "server %s refused the secure connection: %s", r->where,
+                     net_tls_alert_text(r->alert));
         else
             snprintf(err, n, "secure connection to server %s failed: %s", r->where, r->close_detail);
     } else if (strcmp(r->close_reason, "peer_closed") == 0) {
@@ -238,7 +240,8 @@ cli_rpc *cli_rpc_open(const cli_home *home, char err[CLI_RPC_ERRLEN])
     }
     r->home = home;
     r->alert = -1;
-    snprintf(r->where, sizeof(r->where), strchr(home->host, ':') ? "[%s]:%u" : "%s:%u", home->host, home->port);
+    snprintf(r->where, sizeof(r->where), strchr(home->host, ':') ? "[%s]:%u" : "%s:%u", home->host,
+             home->port);
 
     char terr[256];
     r->ctx = net_tls_ctx_create_client(home->cert, home->key, home->ca, terr, sizeof(terr));
@@ -328,7 +331,8 @@ cli_rpc *cli_rpc_open(const cli_home *home, char err[CLI_RPC_ERRLEN])
     }
     if (w->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR) {
         snprintf(err, CLI_RPC_ERRLEN, "server refused the session: %s",
-                 w->error->message && w->error->message[0] ? w->error->message : zd_err_text((int)w->error->code));
+                 w->error->message && w->error->message[0] ? w->error->message
+                                                           : zd_err_text((int)w->error->code));
         zerodrop__v1__envelope__free_unpacked(w, NULL);
         cli_rpc_close(r);
         return NULL;

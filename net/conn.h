@@ -28,9 +28,9 @@
 typedef struct net_conn net_conn;
 
 typedef struct net_conn_limits {
-    size_t max_frame;        /* largest frame either way */
-    size_t max_output;       /* queued ciphertext at which reading stops */
-    unsigned max_inflight;   /* requests in flight at which reading stops */
+    size_t max_frame;      /* largest frame either way */
+    size_t max_output;     /* queued ciphertext at which reading stops */
+    unsigned max_inflight; /* requests in flight at which reading stops */
     uint64_t handshake_ms;
     uint64_t frame_ms;
     uint64_t idle_ms;
@@ -38,18 +38,18 @@ typedef struct net_conn_limits {
 
 /* What the owner is told. Every callback may call net_conn_close or net_conn_drain. */
 typedef struct net_conn_ops {
-    void (*on_established)(net_conn *c);                             /* TLS is up; c->tls names the peer */
+    void (*on_established)(net_conn *c);                               /* TLS is up; c->tls names the peer */
     void (*on_frame)(net_conn *c, const uint8_t *payload, size_t len); /* valid during the call only */
-    void (*on_bad_frame)(net_conn *c);   /* a length of 0 or above max_frame: nothing more will be read */
-    void (*on_close)(net_conn *c);       /* once, as closing starts; net_conn_close_reason says why */
-    void (*on_free)(net_conn *c);        /* once, at the very end: release the memory holding c */
+    void (*on_bad_frame)(net_conn *c); /* a length of 0 or above max_frame: nothing more will be read */
+    void (*on_close)(net_conn *c);     /* once, as closing starts; net_conn_close_reason says why */
+    void (*on_free)(net_conn *c);      /* once, at the very end: release the memory holding c */
 } net_conn_ops;
 
 typedef enum net_conn_state {
     NET_CONN_CONNECTING = 0, /* initialised, no TLS yet (client connecting, or not started) */
     NET_CONN_HANDSHAKE,
     NET_CONN_OPEN,
-    NET_CONN_DRAINING,       /* reads nothing more; closes once nothing is in flight and output is flushed */
+    NET_CONN_DRAINING, /* reads nothing more; closes once nothing is in flight and output is flushed */
     NET_CONN_CLOSING,
 } net_conn_state;
 
@@ -63,15 +63,15 @@ struct net_conn {
     net_tls tls;
     int tls_ready;
     net_frame_decoder dec;
-    net_buf in;       /* decrypted bytes not yet decoded (only while reading is paused) */
-    net_buf scratch;  /* one outgoing frame being packed */
+    net_buf in;      /* decrypted bytes not yet decoded (only while reading is paused) */
+    net_buf scratch; /* one outgoing frame being packed */
     size_t out_queued;
     unsigned inflight;
     unsigned refs;
     int open_handles;
     net_conn_state state;
     int reading;
-    int busy, again;   /* reentrancy guard of the read pump */
+    int busy, again; /* reentrancy guard of the read pump */
     int notify_sent;
     uint64_t started_ms, frame_started_ms, last_activity_ms, drain_started_ms;
     const char *close_reason;

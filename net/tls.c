@@ -18,7 +18,7 @@
 
 struct net_tls_ctx {
     SSL_CTX *ssl_ctx;
-    X509_CRL *crl;   /* server only: what net_tls_ctx_revokes checks against */
+    X509_CRL *crl; /* server only: what net_tls_ctx_revokes checks against */
     int server;
 };
 
@@ -344,7 +344,8 @@ static void describe(net_tls *t)
     long vr = SSL_get_verify_result(t->ssl);
     unsigned long e = ERR_peek_error();
     if (vr != X509_V_OK) {
-        snprintf(t->error, sizeof(t->error), "certificate verify failed: %s", X509_verify_cert_error_string(vr));
+        snprintf(t->error, sizeof(t->error), "certificate verify failed: %s",
+                 X509_verify_cert_error_string(vr));
     } else if (t->alert_received >= 0) {
         snprintf(t->error, sizeof(t->error), "peer sent alert: %s",
                  SSL_alert_desc_string_long(t->alert_received));

@@ -20,19 +20,19 @@ typedef struct bio_st BIO;
 
 /* Results of net_tls_handshake / net_tls_read / net_tls_write. */
 enum {
-    NET_TLS_OK = 0,       /* done (handshake established, bytes read or written) */
-    NET_TLS_WANT = 1,     /* needs more ciphertext from the peer: feed it and call again */
-    NET_TLS_CLOSED = 2,   /* the peer closed the TLS session cleanly (close_notify) */
-    NET_TLS_FAILED = -1,  /* fatal: net_tls_error says why; send what net_tls_out_take holds (an alert) */
+    NET_TLS_OK = 0,      /* done (handshake established, bytes read or written) */
+    NET_TLS_WANT = 1,    /* needs more ciphertext from the peer: feed it and call again */
+    NET_TLS_CLOSED = 2,  /* the peer closed the TLS session cleanly (close_notify) */
+    NET_TLS_FAILED = -1, /* fatal: net_tls_error says why; send what net_tls_out_take holds (an alert) */
 };
 
 #define NET_TLS_ERRLEN 160
 
 /* The institution a peer certificate names, and the certificate's identity. */
 typedef struct net_tls_peer {
-    char level[16];        /* "school" | "township" | "county" */
-    char code[33];         /* [A-Za-z0-9_-]{1,32} */
-    char fingerprint[65];  /* SHA-256 of the DER certificate, lowercase hex */
+    char level[16];       /* "school" | "township" | "county" */
+    char code[33];        /* [A-Za-z0-9_-]{1,32} */
+    char fingerprint[65]; /* SHA-256 of the DER certificate, lowercase hex */
 } net_tls_peer;
 
 /* Builds the server context: cert/key (PEM), the county CA as the only anchor, the CRL (must exist and be
@@ -51,11 +51,11 @@ void net_tls_ctx_destroy(net_tls_ctx *ctx);
 
 typedef struct net_tls {
     SSL *ssl;
-    BIO *in;                  /* ciphertext from the peer, read by OpenSSL */
-    BIO *out;                 /* ciphertext for the peer, written by OpenSSL */
+    BIO *in;  /* ciphertext from the peer, read by OpenSSL */
+    BIO *out; /* ciphertext for the peer, written by OpenSSL */
     int established;
-    int alert_received;       /* TLS alert description from the peer, or -1 */
-    int alert_sent;           /* TLS alert description we sent, or -1 */
+    int alert_received; /* TLS alert description from the peer, or -1 */
+    int alert_sent;     /* TLS alert description we sent, or -1 */
     char error[NET_TLS_ERRLEN];
 } net_tls;
 

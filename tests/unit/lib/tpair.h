@@ -42,12 +42,15 @@ struct tpair {
     const char *server_name;
     net_conn_limits server_lim, client_lim;
     tside server, client;
-    int raw_client;  /* 1: the client is a plain TCP socket driven by the test (no TLS) */
+    int raw_client; /* 1: the client is a plain TCP socket driven by the test (no TLS) */
     void (*on_raw_connected)(tpair *p);
     void *user;
 };
 
-static inline tside *tside_of(net_conn *c) { return c->data; }
+static inline tside *tside_of(net_conn *c)
+{
+    return c->data;
+}
 
 static inline void tpair__maybe_done(tpair *p)
 {
@@ -144,8 +147,12 @@ static inline void tpair__guard(uv_timer_t *t)
 static inline net_conn_limits tpair_limits(void)
 {
     net_conn_limits l = {
-        .max_frame = 1 << 20, .max_output = 1 << 22, .max_inflight = 32,
-        .handshake_ms = 5000, .frame_ms = 5000, .idle_ms = 5000,
+        .max_frame = 1 << 20,
+        .max_output = 1 << 22,
+        .max_inflight = 32,
+        .handshake_ms = 5000,
+        .frame_ms = 5000,
+        .idle_ms = 5000,
     };
     return l;
 }
@@ -187,13 +194,15 @@ static inline void tpair_run(tpair *p)
         CHECK_INT_EQ(uv_tcp_init(&p->loop, &tpair_raw_socket), 0);
         tpair_raw_socket.data = p;
         CHECK_INT_EQ(uv_tcp_connect(&p->connect_req, &tpair_raw_socket, (const struct sockaddr *)&to,
-                                    tpair__on_connect), 0);
+                                    tpair__on_connect),
+                     0);
     } else {
         CHECK_INT_EQ(net_conn_init(&p->client.conn, &p->loop, &tpair_ops, &p->client_lim), 0);
         p->client.conn.data = &p->client;
         p->client.inited = 1;
         CHECK_INT_EQ(uv_tcp_connect(&p->connect_req, &p->client.conn.tcp, (const struct sockaddr *)&to,
-                                    tpair__on_connect), 0);
+                                    tpair__on_connect),
+                     0);
     }
     CHECK_INT_EQ(uv_run(&p->loop, UV_RUN_DEFAULT), 0);
     CHECK_INT_EQ(uv_loop_close(&p->loop), 0);

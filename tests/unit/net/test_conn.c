@@ -179,7 +179,7 @@ typedef struct held {
     uv_timer_t timer;
     int seen_at_check;
     int released;
-    uint64_t next_id;   /* the id the server expects next: order is kept */
+    uint64_t next_id; /* the id the server expects next: order is kept */
     int pongs;
 } held;
 

@@ -53,20 +53,19 @@ static void test_values(void)
 {
     srv_config cfg;
     char err[SRV_CONFIG_ERRBUF];
-    const char *p = write_file("full.ini",
-                               "; a county server\n"
-                               "[server]\n"
-                               "listen = ::1          ; loopback v6\n"
-                               "port = 0\n"
-                               "cert = /etc/zd/server.pem\n"
-                               "log_level = debug\n"
-                               "test_clock_file =     ; unset\n"
-                               "\n"
-                               "[limits]\n"
-                               "max_inflight = 2\n"
-                               "idle_timeout_ms = 250\n"
-                               "[database]\n"
-                               "conninfo = host=127.0.0.1 port=5999 dbname=zerodrop\n");
+    const char *p = write_file("full.ini", "; a county server\n"
+                                           "[server]\n"
+                                           "listen = ::1          ; loopback v6\n"
+                                           "port = 0\n"
+                                           "cert = /etc/zd/server.pem\n"
+                                           "log_level = debug\n"
+                                           "test_clock_file =     ; unset\n"
+                                           "\n"
+                                           "[limits]\n"
+                                           "max_inflight = 2\n"
+                                           "idle_timeout_ms = 250\n"
+                                           "[database]\n"
+                                           "conninfo = host=127.0.0.1 port=5999 dbname=zerodrop\n");
     CHECK_INT_EQ(srv_config_load(p, &cfg, err), 0);
     CHECK_STR_EQ(cfg.listen, "::1");
     CHECK_INT_EQ(cfg.port, 0);

@@ -32,7 +32,7 @@ typedef struct got {
 typedef struct tclient {
     net_conn conn;
     uv_connect_t req;
-    net_buf script;            /* frames to send once established */
+    net_buf script; /* frames to send once established */
     got got[MAXGOT];
     int ngot;
     int established;
@@ -189,7 +189,8 @@ static void held_ping(srv_request *req)
 {
     held[nheld++] = req;
     if (hold_until == 0)
-        CHECK_INT_EQ(uv_timer_start(&shutdown_timer, on_shutdown_timer, 0, 0), 0); /* shut down with it in flight */
+        CHECK_INT_EQ(uv_timer_start(&shutdown_timer, on_shutdown_timer, 0, 0),
+                     0); /* shut down with it in flight */
     if (nheld == hold_until && hold_until > 0)
         CHECK_INT_EQ(uv_timer_start(&release_timer, release_reverse, 20, 0), 0);
 }
@@ -212,8 +213,9 @@ static void server_up(int hold)
     snprintf(path, sizeof(path), "%s/zerodropd.ini", pki.dir);
     FILE *f = fopen(path, "w");
     CHECK(f != NULL);
-    fprintf(f, "[server]\nlisten = 127.0.0.1\nport = 0\ncert = %s/pki/server.pem\nkey = %s/pki/server.key\n"
-               "ca = %s/pki/ca.pem\ncrl = %s/pki/crl.pem\n%s",
+    fprintf(f,
+            "[server]\nlisten = 127.0.0.1\nport = 0\ncert = %s/pki/server.pem\nkey = %s/pki/server.key\n"
+            "ca = %s/pki/ca.pem\ncrl = %s/pki/crl.pem\n%s",
             pki.dir, pki.dir, pki.dir, pki.dir, extra_ini);
     fclose(f);
     if (srv_config_load(path, &cfg, err) != 0)
@@ -238,7 +240,6 @@ static void server_down(void)
     srv_config_finish(&cfg);
 }
 
-
 static void connect_cb_ctx(uv_connect_t *req, int status);
 
 static void go(tclient *t, net_tls_ctx *ctx)
@@ -250,8 +251,12 @@ static void go(tclient *t, net_tls_ctx *ctx)
 
 static void launch(tclient *t)
 {
-    net_conn_limits lim = {.max_frame = 1 << 20, .max_output = 1 << 22, .max_inflight = 64,
-                           .handshake_ms = 5000, .frame_ms = 5000, .idle_ms = 10000};
+    net_conn_limits lim = {.max_frame = 1 << 20,
+                           .max_output = 1 << 22,
+                           .max_inflight = 64,
+                           .handshake_ms = 5000,
+                           .frame_ms = 5000,
+                           .idle_ms = 10000};
     CHECK_INT_EQ(net_conn_init(&t->conn, &loop, &client_ops, &lim), 0);
     t->conn.data = t;
     struct sockaddr_in a;
@@ -355,7 +360,8 @@ static void revoke_and_reload(tclient *t, const got *g)
 static void test_reload_drops_revoked(void)
 {
     char cmd[600];
-    snprintf(cmd, sizeof(cmd), "'%s/deploy/pki' --dir '%s/pki' issue-device S43010109 --out '%s/good2' >/dev/null 2>&1",
+    snprintf(cmd, sizeof(cmd),
+             "'%s/deploy/pki' --dir '%s/pki' issue-device S43010109 --out '%s/good2' >/dev/null 2>&1",
              getenv("ZD_SRC"), pki.dir, pki.dir);
     CHECK_INT_EQ(system(cmd), 0);
     server_up(-1);
