@@ -157,6 +157,7 @@ const cli_command cli_cmd_admin = {
              "      FINGERPRINT: the certificate's SHA-256 (openssl x509 -noout -fingerprint -sha256).\n"
              "  stats [--json | --csv]    connections, handshakes, requests by type/code, pool, p50/p99 latency\n"
              "  user, device and stats act as the login kept in DIR/session, or as --as USER\n"
-             "  --as-password-file F (a county admin on a county device).\n",
+             "  --as-password-file F (a county admin on a county device). They exit 75 when the server answered\n"
+             "  UNAVAILABLE (its database is away: the same command may be run again), 1 on other failures.\n",
     .run = run,
 };

@@ -2,7 +2,7 @@
  *
  * Each is a sub-command of `admin` (cmd_admin.c lists them). They act as a logged-in county admin: with
  * `--as USER --as-password-file F` the command logs in first in its own session (for scripts and
- * deploy/up); otherwise it resumes the login kept in the home's `session` file. Tables by default,
+ * deploy/up); otherwise they act as the login `zerodrop login` kept in the home (cli_rpc_open resumes it). Tables by default,
  * --json or --csv where a table is printed; every failure is one line on stderr and a non-zero exit. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +19,18 @@
 #include "rpc.h"
 
 enum { OUT_TABLE, OUT_JSON, OUT_CSV };
+
+/* Exit status of a failure: 75 (EX_TEMPFAIL) when the server said UNAVAILABLE (its database is away; the
+ * same command may be retried), 1 otherwise. */
+#define EXIT_RETRY 75
+static int failure_status = 1;
+
+static void note_code(const Zerodrop__V1__Envelope *reply)
+{
+    if (reply->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR && reply->error != NULL &&
+        reply->error->code == ZERODROP__V1__ERROR_CODE__UNAVAILABLE)
+        failure_status = EXIT_RETRY;
+}
 
 
 /* Options every sub-command here understands, taken out of argv as it is parsed. */
@@ -129,6 +141,7 @@ static cli_rpc *admin_open(const cli_ctx *ctx, const char *what, const admin_opt
         return NULL;
     }
     int ok = reply->body_case == ZERODROP__V1__ENVELOPE__BODY_LOGIN_RESULT;
+    note_code(reply);
     if (!ok)
         cli_fail("%s: login refused: %s", what,
                  reply->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR ? reply->error->message : "unexpected answer");
@@ -157,6 +170,7 @@ static Zerodrop__V1__Envelope *admin_call(const cli_ctx *ctx, const char *what, 
     }
     if (reply->body_case == want)
         return reply;
+    note_code(reply);
     if (reply->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR && reply->error != NULL) {
         if (reply->error->field[0])
             cli_fail("%s: %s (field %s)", what, reply->error->message, reply->error->field);
@@ -246,7 +260,7 @@ static int user_run(const cli_ctx *ctx, int argc, char **argv)
     }
     Zerodrop__V1__Envelope *reply = admin_call(ctx, what, &o, &env, ZERODROP__V1__ENVELOPE__BODY_ADMIN_DONE);
     memset(password, 0, sizeof(password));
-    return reply ? done_print(reply, o.out) : 1;
+    return reply ? done_print(reply, o.out) : failure_status;
 }
 
 const cli_command cli_admin_user = {
@@ -404,7 +418,7 @@ static int device_run(const cli_ctx *ctx, int argc, char **argv)
     }
     Zerodrop__V1__Envelope *reply = admin_call(ctx, what, &o, &env, want);
     if (reply == NULL)
-        return 1;
+        return failure_status;
     if (want == ZERODROP__V1__ENVELOPE__BODY_ADMIN_DONE)
         return done_print(reply, o.out);
     int rc = list_print(reply->device_list, o.out);
@@ -456,7 +470,7 @@ static int stats_run(const cli_ctx *ctx, int argc, char **argv)
     env.stats_request = &sr;
     Zerodrop__V1__Envelope *reply = admin_call(ctx, "admin stats", &o, &env, ZERODROP__V1__ENVELOPE__BODY_STATS);
     if (reply == NULL)
-        return 1;
+        return failure_status;
     const Zerodrop__V1__Stats *s = reply->stats;
     if (o.out == OUT_JSON) {
         printf("{\"connections\":%" PRIu64 ",\"handshakes_in_progress\":%" PRIu64 ",\"handshakes_done\":%" PRIu64
