@@ -264,7 +264,7 @@ int srv_setting_check(const char *key, const char *value, char *why, size_t n)
     case SET_TIME:
         if (len != 5 || value[2] != ':' || !all_digits(value, 2) || !all_digits(value + 3, 2) ||
             strtoul(value, NULL, 10) > 23 || strtoul(value + 3, NULL, 10) > 59) {
-            snprintf(why, n, "%s is a time of day HH:MM such as 16:00, not \"%.40s\"", key, value);
+            snprintf(why, n, "%s is a time of day HH:MM such as 10:00, not \"%.40s\"", key, value);
             return -1;
         }
         return 0;

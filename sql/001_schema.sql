@@ -237,7 +237,7 @@ CREATE TABLE zd.app_user (
 CREATE TABLE zd.county_setting (
     county_id smallint PRIMARY KEY REFERENCES zd.county,
     timezone text NOT NULL DEFAULT 'Asia/Shanghai',
-    report_deadline time NOT NULL DEFAULT '16:00',
+    report_deadline time NOT NULL DEFAULT '10:00',
     streak_contact_days smallint NOT NULL DEFAULT 3 CHECK (streak_contact_days > 0),        -- contact the family
     streak_suspected_days smallint NOT NULL DEFAULT 5 CHECK (streak_suspected_days > 0),    -- > 1 week
     streak_dropout_days smallint NOT NULL DEFAULT 20 CHECK (streak_dropout_days > 0),       -- > 1 month

@@ -23,7 +23,7 @@
 enum {
     NO_SHOW_DAYS = 3,       /* not present on any of the school's first N school days: a no-show */
     LIMBO_DAYS = 10,        /* transfer out unconfirmed by the N-th county school day after it: in limbo */
-    DEADLINE_MIN = 17 * 60, /* daily report deadline, 17:00 local time */
+    DEADLINE_MIN = 10 * 60, /* daily report deadline, 10:00 local time (DESIGN: the township sees by 10:00) */
 };
 static const int streak_tiers[3] = {3, 5, 20};
 
@@ -746,7 +746,7 @@ static void reports_draw(county *c)
             double u = rng_unit(&r);
             int late = rng_chance(&r, p_late);
             int minute =
-                late ? rng_range(&r, DEADLINE_MIN + 1, 21 * 60 + 30) : rng_range(&r, 8 * 60, 16 * 60 + 59);
+                late ? rng_range(&r, DEADLINE_MIN + 1, 17 * 60 + 30) : rng_range(&r, 7 * 60, DEADLINE_MIN - 1);
             /* the first school day always gets a report from a school that reports at all */
             if (u < p_silent && (i > 0 || s->profile == PROFILE_NEVER)) {
                 c->rep[at] = REP_SILENT;

@@ -64,7 +64,7 @@ core_eq "$(core_psql "SELECT count(*) FROM zd.school_closure")" "1" "no closure 
 core_eq "$(core_psql "SELECT count(*) FILTER (WHERE school_day) FROM zd.calendar_day")" "91" "school days after the range"
 
 # Settings: defaults, a change, refusals (all or nothing).
-core_eq "$(zc settings show --csv | grep -E '^(report_deadline|streak_|veto_class)')" "report_deadline,16:00:00
+core_eq "$(zc settings show --csv | grep -E '^(report_deadline|streak_|veto_class)')" "report_deadline,10:00:00
 streak_contact_days,3
 streak_dropout_days,20
 streak_suspected_days,5
@@ -75,7 +75,7 @@ refused "zerodrop: settings set: there is no setting \"foo\" (zerodrop admin set
     "unknown key" zc settings set foo=1
 refused "zerodrop: settings set: veto_class_rate is a share from 0 to 1 such as 0.05, not \"2\" (field veto_class_rate)" \
     "bad rate" zc settings set veto_class_rate=2
-refused "zerodrop: settings set: report_deadline is a time of day HH:MM such as 16:00, not \"25:00\" (field report_deadline)" \
+refused "zerodrop: settings set: report_deadline is a time of day HH:MM such as 10:00, not \"25:00\" (field report_deadline)" \
     "bad time" zc settings set report_deadline=25:00
 refused "zerodrop: settings set: the streak tiers must grow: contact 30 ≤ suspected 5 ≤ dropout 20 days (field streak_suspected_days)" \
     "tiers" zc settings set report_deadline=17:00 streak_contact_days=30
