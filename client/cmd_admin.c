@@ -5,6 +5,7 @@
  * family's lines here and its usage lines to the text below. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "rpc.h"
@@ -31,7 +32,6 @@ cli_rpc *cli_admin_open(const cli_ctx *ctx, const char *what, const char *as_use
         return NULL;
     char err[CLI_RPC_ERRLEN];
     char password[1100];
-    uint8_t token[256];
     Zerodrop__V1__Login login = ZERODROP__V1__LOGIN__INIT;
     if (as_user != NULL) {
         if (as_password_file == NULL) {
@@ -42,24 +42,20 @@ cli_rpc *cli_admin_open(const cli_ctx *ctx, const char *what, const char *as_use
             return NULL;
         login.user = (char *)as_user;
         login.password = password;
-    } else {
-        FILE *f = fopen(home.session, "rb");
-        size_t n = f ? fread(token, 1, sizeof(token), f) : 0;
-        if (f)
-            fclose(f);
-        if (n == 0) {
-            cli_fail("%s: log in first (zerodrop login USER), or pass --as USER --as-password-file F", what);
-            return NULL;
-        }
-        login.session_token.data = token;
-        login.session_token.len = n;
+    } else if (access(home.session, F_OK) != 0) {
+        cli_fail("%s: log in first (zerodrop login USER), or pass --as USER --as-password-file F", what);
+        return NULL;
     }
+    /* cli_rpc_open already resumes the login kept in DIR/session; a second Login with that token
+     * would end the session it resumes (a new Login logs the session out first). */
     cli_rpc *rpc = cli_rpc_open(&home, err);
     if (rpc == NULL) {
         memset(password, 0, sizeof(password));
         cli_fail("%s", err);
         return NULL;
     }
+    if (as_user == NULL)
+        return rpc;
     Zerodrop__V1__Envelope env = ZERODROP__V1__ENVELOPE__INIT;
     env.body_case = ZERODROP__V1__ENVELOPE__BODY_LOGIN;
     env.login = &login;

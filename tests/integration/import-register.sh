@@ -58,6 +58,14 @@ out=$(zc import-register "$CORE_TMP/reg.csv")
 core_eq "$out" "$CORE_TMP/reg.csv: applied, 10000 rows: 0 new, 0 changed, 10000 unchanged" "repeated import"
 core_eq "$(core_psql "SELECT count(*) FROM zd.enrollment")" "10006" "no new enrollment rows"
 
+# Acting as the login kept in the home (zerodrop login), as a new user would: the session survives
+# one import and serves the next (a second Login with the kept token used to end it).
+"$ZERODROP" --home "$hc" login chief --password-file "$CORE_TMP/admin.pw" >/dev/null || core_fail "login"
+for round in 1 2; do
+    out=$("$ZERODROP" --home "$hc" admin import-register "$CORE_TMP/reg.csv" 2>&1) || core_fail "session import $round: $out"
+    core_eq "$out" "$CORE_TMP/reg.csv: applied, 10000 rows: 0 new, 0 changed, 10000 unchanged" "session import $round"
+done
+
 # Bad shape and bad encoding, as row/column problems (JSON for machines).
 { printf 'student_id,name,birth_date,sex,school_code,grade,klass,household_id,flags\n'; sed -n 2,4p "$CORE_TMP/reg.csv"; } >"$CORE_TMP/header.csv"
 if out=$(zc import-register "$CORE_TMP/header.csv" --json 2>/dev/null); then core_fail "wrong header applied"; fi
@@ -86,5 +94,5 @@ tail -n +2 "$CORE_TMP/hh.csv" | sort | cmp -s - "$CORE_TMP/hdb" || core_fail "ho
 if "$ZERODROP" --home "$h1" admin import-register "$CORE_TMP/reg.csv" --as clerk1 --as-password-file "$CORE_TMP/clerk.pw" \
     >/dev/null 2>"$CORE_TMP/err"; then core_fail "clerk imported"; fi
 core_eq "$(cat "$CORE_TMP/err")" "zerodrop: import-register: your role may not do this from this institution" "clerk refused"
-core_eq "$(core_psql "SELECT count(*) FROM zd.import_batch")" "5" "batches: one per import that reached the database"
+core_eq "$(core_psql "SELECT count(*) FROM zd.import_batch")" "7" "batches: one per import that reached the database"
 echo ok
