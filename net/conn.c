@@ -315,6 +315,12 @@ static void conn__pump(net_conn *c)
     }
     if (conn__flush(c) != 0)
         return;
+    /* A quiet connection keeps no buffers: the plaintext buffer and the TLS memory BIOs grow to the
+     * largest record seen and would hold that for the connection's life (16 KiB and more per idle
+     * session). Reading allocates again on demand. */
+    if (net_buf_len(&c->in) == 0)
+        net_buf_finish(&c->in);
+    net_tls_compact(&c->tls);
     conn__update_reading(c);
     conn__arm(c);
 }
@@ -490,6 +496,7 @@ int net_conn_write_bytes(net_conn *c, const void *p, size_t len)
     }
     if (conn__flush(c) != 0)
         return ZD_EINTERNAL;
+    net_tls_compact(&c->tls); /* a large reply must not leave its size behind in the BIO */
     if (c->state == NET_CONN_OPEN) {
         conn__update_reading(c);
         conn__arm(c);

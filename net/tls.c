@@ -286,6 +286,47 @@ void net_tls_ctx_destroy(net_tls_ctx *ctx)
     free(ctx);
 }
 
+/* An empty memory BIO bigger than this is replaced by a fresh one (see net_tls_compact). */
+#define TLS_BIO_KEEP 512
+
+static BIO *tls__mem_bio(void)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b != NULL)
+        BIO_set_mem_eof_return(b, -1); /* empty means "wait for more", not end of stream */
+    return b;
+}
+
+/* 1 when b holds nothing but keeps more than TLS_BIO_KEEP bytes of storage. */
+static int tls__bio_oversized(BIO *b)
+{
+    BUF_MEM *m = NULL;
+    if (BIO_ctrl_pending(b) != 0)
+        return 0;
+    BIO_get_mem_ptr(b, &m);
+    return m != NULL && m->max > TLS_BIO_KEEP;
+}
+
+void net_tls_compact(net_tls *t)
+{
+    if (t->ssl == NULL || !t->established)
+        return;
+    if (tls__bio_oversized(t->in)) {
+        BIO *b = tls__mem_bio();
+        if (b != NULL) {
+            SSL_set0_rbio(t->ssl, b); /* frees the old one */
+            t->in = b;
+        }
+    }
+    if (tls__bio_oversized(t->out)) {
+        BIO *b = tls__mem_bio();
+        if (b != NULL) {
+            SSL_set0_wbio(t->ssl, b);
+            t->out = b;
+        }
+    }
+}
+
 int net_tls_init(net_tls *t, net_tls_ctx *ctx, const char *server_name)
 {
     memset(t, 0, sizeof(*t));

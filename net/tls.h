@@ -82,6 +82,12 @@ int net_tls_read(net_tls *t, void *buf, size_t cap, size_t *got);
 /* Encrypts len bytes (the memory BIO never blocks, so it is all or nothing). NET_TLS_OK or NET_TLS_FAILED. */
 int net_tls_write(net_tls *t, const void *p, size_t len);
 
+/* Gives back the storage of the memory BIOs once they are empty: they grow to the largest flight or
+ * record that passed through them and would hold it for the connection's life. Call it when a
+ * connection goes quiet (nothing left to feed or take); it does nothing before the handshake is done or
+ * while either BIO holds bytes. */
+void net_tls_compact(net_tls *t);
+
 /* Queues a close_notify for the peer (best effort). */
 void net_tls_shutdown(net_tls *t);
 

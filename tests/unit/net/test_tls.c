@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/bio.h>
+#include <openssl/buffer.h>
+
 #include "check.h"
 #include "tpair.h"
 #include "tpki.h"
@@ -53,10 +56,24 @@ static void server_answers(tside *s, Zerodrop__V1__Envelope *env)
     tpair_send_ping(&s->conn, env->request_id, 1);
 }
 
+/* Storage a memory BIO keeps, whatever it holds. */
+static size_t bio_storage(BIO *b)
+{
+    BUF_MEM *m = NULL;
+    BIO_get_mem_ptr(b, &m);
+    return m ? m->max : 0;
+}
+
 static void client_gets_pong(tside *s, Zerodrop__V1__Envelope *env)
 {
     CHECK_INT_EQ(env->body_case, ZERODROP__V1__ENVELOPE__BODY_PONG);
     CHECK_INT_EQ(env->request_id, 7);
+    /* The server answered and went quiet: it keeps no plaintext buffer, and its memory BIOs no longer
+     * hold the handshake flight's storage (an idle session must stay cheap). */
+    net_conn *srv = &s->pair->server.conn;
+    CHECK(srv->in.data == NULL);
+    CHECK(bio_storage(srv->tls.in) <= 512);
+    CHECK(bio_storage(srv->tls.out) <= 512);
     net_conn_drain(&s->conn, "done");
 }
 
