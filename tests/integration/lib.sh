@@ -91,7 +91,10 @@ server_start() {
         local line
         for line in "$@"; do echo "$line"; done
     } >"$work/zerodropd.ini"
-    "$ZERODROPD" --config "$work/zerodropd.ini" 2>"$work/server.log" &
+    # Created before the server starts, so the port lookup below never reads a file that is not there yet
+    # (under `set -o pipefail` a sed on a missing file ends the whole test).
+    : >"$work/server.log"
+    "$ZERODROPD" --config "$work/zerodropd.ini" 2>>"$work/server.log" &
     server_pid=$!
     started_pids+=("$server_pid")
     local i

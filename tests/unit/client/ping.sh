@@ -45,7 +45,8 @@ ca = p/ca.pem
 crl = p/crl.pem
 test_clock_file = $work/clock
 INI
-"$zd" --config zd.ini 2>log &
+: >log # made before the server starts: the port lookup below must never read a missing file
+"$zd" --config zd.ini 2>>log &
 server_pid=$!
 port=""
 for _ in $(seq 1 100); do
