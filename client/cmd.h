@@ -67,10 +67,15 @@ extern const cli_command cli_admin_stats;  /* cmd_admin_users.c */
 /* Opens a session for an admin sub-command `what` and logs in: as as_user with the password on the first
  * line of as_password_file (--as USER --as-password-file F), or, when as_user is NULL, by the session token
  * kept in the home (zerodrop login). Returns the session (cli_rpc_close it), or NULL after one line on
- * stderr ("WHAT: login refused: …"). */
+ * stderr ("WHAT: login refused: …"). login_code (may be NULL) gets the code of the server's refusal of the
+ * login (ZD_EUNAVAILABLE: retry later), 0 otherwise. */
 struct cli_rpc;
 struct cli_rpc *cli_admin_open(const cli_ctx *ctx, const char *what, const char *as_user,
-                               const char *as_password_file);
+                               const char *as_password_file, int *login_code);
+
+/* Reads the first line of path (a password file) into out (n bytes), without its line end. Returns 0, or
+ * non-zero after cli_fail ("WHAT: cannot read PATH", or the file holds no password). */
+int cli_password_file_read(const char *what, const char *path, char *out, size_t n);
 
 /* If argv[*i] is --as or --as-password-file with its value, stores the value, moves *i past it and returns 1;
  * otherwise returns 0. */

@@ -10,8 +10,7 @@
 #include "cmd.h"
 #include "rpc.h"
 
-/* The first line of path (a password file), without its line end. 0, or 1 after cli_fail. */
-static int read_password(const char *what, const char *path, char *out, size_t n)
+int cli_password_file_read(const char *what, const char *path, char *out, size_t n)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
@@ -25,8 +24,11 @@ static int read_password(const char *what, const char *path, char *out, size_t n
     return 0;
 }
 
-cli_rpc *cli_admin_open(const cli_ctx *ctx, const char *what, const char *as_user, const char *as_password_file)
+cli_rpc *cli_admin_open(const cli_ctx *ctx, const char *what, const char *as_user, const char *as_password_file,
+                        int *login_code)
 {
+    if (login_code != NULL)
+        *login_code = 0;
     cli_home home;
     if (cli_home_open(ctx, &home) != 0)
         return NULL;
@@ -38,7 +40,7 @@ cli_rpc *cli_admin_open(const cli_ctx *ctx, const char *what, const char *as_use
             cli_fail("%s: --as needs --as-password-file", what);
             return NULL;
         }
-        if (read_password(what, as_password_file, password, sizeof(password)) != 0)
+        if (cli_password_file_read(what, as_password_file, password, sizeof(password)) != 0)
             return NULL;
         login.user = (char *)as_user;
         login.password = password;
@@ -67,6 +69,8 @@ cli_rpc *cli_admin_open(const cli_ctx *ctx, const char *what, const char *as_use
         return NULL;
     }
     int ok = reply->body_case == ZERODROP__V1__ENVELOPE__BODY_LOGIN_RESULT;
+    if (!ok && login_code != NULL && reply->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR && reply->error)
+        *login_code = (int)reply->error->code;
     if (!ok)
         cli_fail("%s: login refused: %s", what,
                  reply->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR && reply->error ? reply->error->message

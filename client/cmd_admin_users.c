@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -85,71 +84,13 @@ static int parse(const char *what, int argc, char **argv, int from, admin_opts *
     return 0;
 }
 
-/* The first line of path into out (n bytes). 0, or -1 after a message. */
-static int read_line(const char *what, const char *path, char *out, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return cli_fail("%s: cannot read %s", what, path);
-    int ok = fgets(out, (int)n, f) != NULL;
-    fclose(f);
-    if (ok)
-        out[strcspn(out, "\r\n")] = '\0';
-    if (!ok || out[0] == '\0')
-        return cli_fail("%s: %s holds no password on its first line", what, path);
-    return 0;
-}
-
 /* Opens a session and logs in as the options say. NULL after a message. */
 static cli_rpc *admin_open(const cli_ctx *ctx, const char *what, const admin_opts *o)
 {
-    cli_home home;
-    if (cli_home_open(ctx, &home) != 0)
-        return NULL;
-    char err[CLI_RPC_ERRLEN];
-    Zerodrop__V1__Envelope env = ZERODROP__V1__ENVELOPE__INIT;
-    Zerodrop__V1__Login login = ZERODROP__V1__LOGIN__INIT;
-    char password[1100];
-    if (o->as_user != NULL) {
-        if (o->as_password_file == NULL) {
-            cli_fail("%s: --as needs --as-password-file", what);
-            return NULL;
-        }
-        if (read_line(what, o->as_password_file, password, sizeof(password)) != 0)
-            return NULL;
-        login.user = (char *)o->as_user;
-        login.password = password;
-    } else if (access(home.session, F_OK) != 0) {
-        cli_fail("%s: log in first (zerodrop login USER), or pass --as USER --as-password-file F", what);
-        return NULL;
-    }
-    /* cli_rpc_open already acts as the login kept in DIR/session (client/session.h) */
-    cli_rpc *rpc = cli_rpc_open(&home, err);
-    if (rpc == NULL) {
-        cli_fail("%s", err);
-        return NULL;
-    }
-    if (o->as_user == NULL)
-        return rpc;
-    env.body_case = ZERODROP__V1__ENVELOPE__BODY_LOGIN;
-    env.login = &login;
-    Zerodrop__V1__Envelope *reply = cli_rpc_call(rpc, &env, err);
-    memset(password, 0, sizeof(password));
-    if (reply == NULL) {
-        cli_fail("%s", err);
-        cli_rpc_close(rpc);
-        return NULL;
-    }
-    int ok = reply->body_case == ZERODROP__V1__ENVELOPE__BODY_LOGIN_RESULT;
-    note_code(reply);
-    if (!ok)
-        cli_fail("%s: login refused: %s", what,
-                 reply->body_case == ZERODROP__V1__ENVELOPE__BODY_ERROR ? reply->error->message : "unexpected answer");
-    zerodrop__v1__envelope__free_unpacked(reply, NULL);
-    if (!ok) {
-        cli_rpc_close(rpc);
-        return NULL;
-    }
+    int login_code = 0;
+    cli_rpc *rpc = cli_admin_open(ctx, what, o->as_user, o->as_password_file, &login_code);
+    if (rpc == NULL && login_code == ZERODROP__V1__ERROR_CODE__UNAVAILABLE)
+        failure_status = EXIT_RETRY;
     return rpc;
 }
 
@@ -225,7 +166,7 @@ static int user_run(const cli_ctx *ctx, int argc, char **argv)
     if (strcmp(verb, "add") == 0 || strcmp(verb, "passwd") == 0) {
         if (o.password_file == NULL)
             return cli_fail("%s: --password-file F names the new password", what);
-        if (read_line(what, o.password_file, password, sizeof(password)) != 0)
+        if (cli_password_file_read(what, o.password_file, password, sizeof(password)) != 0)
             return 1;
     }
     if (strcmp(verb, "add") == 0) {

@@ -191,7 +191,7 @@ static Zerodrop__V1__Envelope *call(const cli_ctx *ctx, const acting *as, Zerodr
                                     const char *what)
 {
     char err[CLI_RPC_ERRLEN];
-    cli_rpc *rpc = cli_admin_open(ctx, what, as->user, as->password_file);
+    cli_rpc *rpc = cli_admin_open(ctx, what, as->user, as->password_file, NULL);
     if (rpc == NULL)
         return NULL;
     Zerodrop__V1__Envelope *reply = cli_rpc_call(rpc, env, err);

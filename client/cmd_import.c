@@ -129,7 +129,7 @@ static int run_import(const cli_ctx *ctx, int argc, char **argv, Zerodrop__V1__I
     if (read_file(path, &data, &len) != 0)
         return 1;
     char err[CLI_RPC_ERRLEN];
-    cli_rpc *rpc = cli_admin_open(ctx, argv[0], as_user, as_pw);
+    cli_rpc *rpc = cli_admin_open(ctx, argv[0], as_user, as_pw, NULL);
     if (rpc == NULL) {
         free(data);
         return 1;
